@@ -1,0 +1,120 @@
+#pragma once
+// ENet behind a small interface: one host (UDP socket), reliable ordered
+// messages per connection, and a stateless pre-authentication gate.
+//
+// Why a gate: ENet authenticates nothing; one forged 52-byte CONNECT holds a
+// peer slot for ~30 s and makes the server send 6 replies (research/security.md
+// §2.1). A listening host with a gate key drops every datagram from an
+// address:port that has not first sent a valid knock (a keyed BLAKE2b MAC
+// over a timestamp and nonce, key derived from the server's public key, so
+// only nodes that know the server id can knock). Dropped datagrams get no
+// reply and allocate nothing. A knock admits its source for 10 s; a
+// connected ENet peer keeps its address admitted.
+//
+// Not thread-safe: one thread owns a host (ENet hosts are not thread-safe).
+#include <ftsync/util/bytes.hpp>
+#include <ftsync/util/limits.hpp>
+#include <ftsync/util/result.hpp>
+
+#include <array>
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace ftsync::transport {
+
+using gate_key = std::array<byte, 32>;
+
+struct endpoint {
+  std::string host;  // name or literal; IPv6 literals without brackets
+  std::uint16_t port = limits::default_port;
+  std::string to_string() const;  // "host:port" or "[v6]:port"
+};
+
+// Accepts "host", "host:port", "[v6]", "[v6]:port"; the port defaults to `default_port`.
+result<endpoint> parse_endpoint(std::string_view text, std::uint16_t default_port = limits::default_port);
+
+// Connections are numbered from 1 and never reused within a host's lifetime,
+// so a stale id can never address a new peer.
+using conn_id = std::uint64_t;
+
+enum class event_kind { connected, received, disconnected };
+
+struct event {
+  event_kind kind = event_kind::received;
+  conn_id conn = 0;
+  bytes data;  // received only
+};
+
+struct host_options {
+  // Peer slots; each costs ENet ~1 KiB plus its queues.
+  std::size_t max_connections = limits::max_sessions;
+  // SO_RCVBUF/SO_SNDBUF: ENet's 256 KiB default drops datagrams once several
+  // 64 KiB windows are in flight on a fast path (lab/RESULTS.md §4b).
+  std::size_t socket_buffer_bytes = 4 * 1024 * 1024;
+  // ENet's maximum; 3x fewer datagrams than 1400 on loopback, 717 vs 236 MB/s
+  // for one peer (lab/RESULTS.md §4b).
+  std::uint32_t mtu = 4096;
+  // ENet maximumPacketSize / maximumWaitingData (defaults are 32 MiB each).
+  std::size_t max_packet_bytes = limits::max_frame_bytes;
+  std::size_t max_waiting_bytes = 4 * limits::max_frame_bytes;
+  // When set on a listening host, the pre-authentication gate is active.
+  std::optional<gate_key> gate;
+  // How long a connect attempt may take before a disconnected event.
+  std::chrono::milliseconds connect_timeout{10000};
+};
+
+struct host_stats {
+  std::uint64_t bytes_sent = 0;       // UDP payload bytes sent (ENet headers included)
+  std::uint64_t bytes_received = 0;   // UDP payload bytes received
+  std::uint64_t gate_dropped = 0;     // datagrams the gate swallowed
+  std::uint64_t gate_admitted = 0;    // valid knocks
+};
+
+class host {
+ public:
+  // Binds `where` (port 0 picks a free port, see local_port()).
+  static result<std::unique_ptr<host>> listen(const endpoint& where, const host_options& opts);
+  // An unbound client host (ephemeral port), able to hold several connections.
+  static result<std::unique_ptr<host>> client(const host_options& opts);
+  ~host();
+  host(const host&) = delete;
+  host& operator=(const host&) = delete;
+
+  // Starts a connection; a `connected` or `disconnected` event follows. With
+  // a gate key, knocks are sent from this host's socket first and repeated
+  // every 500 ms until connected.
+  result<conn_id> connect(const endpoint& to, const std::optional<gate_key>& knock);
+
+  // Queues one reliable, ordered message; errc::disconnected for a dead id.
+  status send(conn_id conn, byte_view data);
+
+  // Bytes given to send() on `conn` and not yet acknowledged by the peer.
+  std::size_t queued_bytes(conn_id conn) const;
+
+  // Services the socket for at most `timeout` and returns one event, or
+  // nothing when the time ran out. A zero timeout only polls.
+  std::optional<event> poll(std::chrono::milliseconds timeout);
+
+  // Sends queued datagrams now.
+  void flush();
+
+  // Disconnects gracefully after queued data is delivered (a disconnected
+  // event follows), or at once without an event when `now`.
+  void disconnect(conn_id conn, bool now = false);
+
+  // "ip:port" of the peer, for logs; "" for an unknown id.
+  std::string peer_address(conn_id conn) const;
+  std::uint16_t local_port() const;
+  host_stats stats() const;
+
+ private:
+  host();
+  struct impl;
+  std::unique_ptr<impl> m_impl;
+};
+
+}  // namespace ftsync::transport

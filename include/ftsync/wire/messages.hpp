@@ -1,0 +1,151 @@
+#pragma once
+// Every message ftsync sends, as plain structs. The codec (codec.hpp) turns
+// them into msgpack and back. On the wire a message is a msgpack array:
+//   [type:uint, field1, field2, ...]
+// with the fields in the order they are declared below. Requests carry a
+// client-chosen `id`; the server's answer to a request carries the same id,
+// which is how the client matches pipelined answers (many in flight).
+//
+// Handshake messages travel unsealed; everything after them is AEAD-sealed
+// by the session layer.
+#include <ftsync/util/bytes.hpp>
+#include <ftsync/util/errc.hpp>
+
+#include <array>
+#include <cstdint>
+#include <string>
+#include <variant>
+#include <vector>
+
+namespace ftsync::wire {
+
+using key32 = std::array<byte, 32>;
+using sig64 = std::array<byte, 64>;
+using digest = std::array<byte, 32>;
+using request_id = std::uint32_t;
+
+// Stable numeric tags; never reuse a retired number.
+enum class msg_type : std::uint8_t {
+  hello = 1,
+  hello_reply = 2,
+  auth = 3,
+  welcome = 4,
+  refused = 5,
+  ping = 10,
+  pong = 11,
+  ok = 12,
+  error_reply = 13,
+  stat_request = 20,
+  stat_reply = 21,
+  list_request = 22,
+  list_reply = 23,
+  mkdir_request = 24,
+  rmdir_request = 25,
+  remove_request = 26,
+  move_request = 27,
+  put_begin = 30,
+  put_ready = 31,
+  put_block = 32,
+  put_block_ack = 33,
+  put_commit = 34,
+  get_open = 40,
+  get_info = 41,
+  get_prefix = 42,
+  get_prefix_reply = 43,
+  get_block = 44,
+  get_block_reply = 45,
+  get_close = 46,
+  bye = 60,
+};
+
+enum class entry_kind : std::uint8_t { file = 0, directory = 1, symlink = 2, other = 3 };
+
+// --- handshake (unsealed) -------------------------------------------------
+struct hello { std::uint32_t version = 0; key32 ephemeral{}; };
+struct hello_reply { std::uint32_t version = 0; key32 ephemeral{}; key32 identity{}; sig64 signature{}; };
+struct auth { bytes sealed; };
+// First sealed message from the server: the session is open.
+struct welcome { bool read_only = false; std::string server_name; };
+// Sealed refusal (for example an untrusted client key), then disconnect.
+struct refused { errc code = errc::untrusted_peer; std::string message; };
+
+// --- generic --------------------------------------------------------------
+struct ping { request_id id = 0; std::int64_t client_time_ns = 0; };
+struct pong { request_id id = 0; std::int64_t client_time_ns = 0; std::int64_t server_time_ns = 0; };
+struct ok { request_id id = 0; };
+struct error_reply { request_id id = 0; errc code = errc::internal; std::string message; };
+// Polite end of session (either side); the peer stops sending.
+struct bye { std::string reason; };
+
+// --- namespace operations -------------------------------------------------
+struct entry {
+  std::string name;  // one component (list) or a relative path (stat: the path asked)
+  entry_kind kind = entry_kind::file;
+  std::uint64_t size = 0;
+  std::int64_t mtime_ns = 0;
+  std::uint32_t mode = 0;  // permission bits only (07777 masked to 0777 on apply)
+};
+
+struct stat_request { request_id id = 0; std::string path; };
+struct stat_reply { request_id id = 0; entry info; };
+// Lists a directory from `offset` (entries sorted by name); `more` says
+// whether a further request with offset + entries.size() would return more.
+struct list_request { request_id id = 0; std::string path; std::uint32_t offset = 0; };
+struct list_reply { request_id id = 0; std::vector<entry> entries; bool more = false; };
+struct mkdir_request { request_id id = 0; std::string path; bool parents = false; std::uint32_t mode = 0755; std::int64_t mtime_ns = 0; };
+struct rmdir_request { request_id id = 0; std::string path; };
+struct remove_request { request_id id = 0; std::string path; bool recursive = false; };
+struct move_request { request_id id = 0; std::string from; std::string to; };
+
+// --- upload (client -> server) --------------------------------------------
+// put_begin opens a transfer. The server answers put_ready with how many
+// leading blocks of a kept partial file it already has and their prefix hash;
+// the client resumes after them when its own prefix hash matches, else
+// sends from block 0 (resume_blocks = 0 in its first put_block).
+struct put_begin {
+  request_id id = 0;
+  std::string path;
+  std::uint64_t size = 0;
+  std::int64_t mtime_ns = 0;
+  std::uint32_t mode = 0644;
+  // rsync's quick check: when the target already has this size and mtime the
+  // server answers up_to_date and opens no transfer.
+  bool skip_if_same = true;
+};
+struct put_ready {
+  request_id id = 0;
+  std::uint32_t transfer = 0;
+  bool up_to_date = false;
+  std::uint64_t kept_blocks = 0;
+  digest kept_prefix{};
+};
+// Blocks arrive in increasing index order, starting at 0 or at kept_blocks
+// when the client's own prefix hash matched; each is acked once written.
+struct put_block { std::uint32_t transfer = 0; std::uint64_t index = 0; bytes data; digest hash{}; };
+struct put_block_ack { std::uint32_t transfer = 0; std::uint64_t index = 0; };
+// All blocks sent; the server verifies the whole-file hash, fsyncs, renames
+// into place and answers ok (or error_reply) with the same id.
+struct put_commit { request_id id = 0; std::uint32_t transfer = 0; digest file_hash{}; };
+
+// --- download (server -> client) ------------------------------------------
+struct get_open { request_id id = 0; std::string path; };
+struct get_info { request_id id = 0; std::uint32_t transfer = 0; entry info; };
+// Asks for the prefix hash of the first `blocks` blocks (resume check).
+struct get_prefix { request_id id = 0; std::uint32_t transfer = 0; std::uint64_t blocks = 0; };
+struct get_prefix_reply { request_id id = 0; digest prefix{}; };
+struct get_block { request_id id = 0; std::uint32_t transfer = 0; std::uint64_t index = 0; };
+struct get_block_reply { request_id id = 0; std::uint64_t index = 0; bytes data; digest hash{}; };
+// Closes the transfer; the reply carries the whole-file hash for the client
+// to compare with the one it computed.
+struct get_close { request_id id = 0; std::uint32_t transfer = 0; };
+
+using message = std::variant<hello, hello_reply, auth, welcome, refused, ping, pong, ok, error_reply,
+                             stat_request, stat_reply, list_request, list_reply, mkdir_request,
+                             rmdir_request, remove_request, move_request, put_begin, put_ready,
+                             put_block, put_block_ack, put_commit, get_open, get_info, get_prefix,
+                             get_prefix_reply, get_block, get_block_reply, get_close, bye>;
+
+msg_type type_of(const message& m) noexcept;
+const char* type_name(msg_type t) noexcept;
+
+}  // namespace ftsync::wire
