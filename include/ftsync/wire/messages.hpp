@@ -60,22 +60,25 @@ enum class msg_type : std::uint8_t {
 
 enum class entry_kind : std::uint8_t { file = 0, directory = 1, symlink = 2, other = 3 };
 
+// Every struct compares field by field (operator==): the codec's round-trip
+// tests and the fuzz target check decode(encode(m)) == m with it.
+
 // --- handshake (unsealed) -------------------------------------------------
-struct hello { std::uint32_t version = 0; key32 ephemeral{}; };
-struct hello_reply { std::uint32_t version = 0; key32 ephemeral{}; key32 identity{}; sig64 signature{}; };
-struct auth { bytes sealed; };
+struct hello { std::uint32_t version = 0; key32 ephemeral{}; bool operator==(const hello&) const = default; };
+struct hello_reply { std::uint32_t version = 0; key32 ephemeral{}; key32 identity{}; sig64 signature{}; bool operator==(const hello_reply&) const = default; };
+struct auth { bytes sealed; bool operator==(const auth&) const = default; };
 // First sealed message from the server: the session is open.
-struct welcome { bool read_only = false; std::string server_name; };
+struct welcome { bool read_only = false; std::string server_name; bool operator==(const welcome&) const = default; };
 // Sealed refusal (for example an untrusted client key), then disconnect.
-struct refused { errc code = errc::untrusted_peer; std::string message; };
+struct refused { errc code = errc::untrusted_peer; std::string message; bool operator==(const refused&) const = default; };
 
 // --- generic --------------------------------------------------------------
-struct ping { request_id id = 0; std::int64_t client_time_ns = 0; };
-struct pong { request_id id = 0; std::int64_t client_time_ns = 0; std::int64_t server_time_ns = 0; };
-struct ok { request_id id = 0; };
-struct error_reply { request_id id = 0; errc code = errc::internal; std::string message; };
+struct ping { request_id id = 0; std::int64_t client_time_ns = 0; bool operator==(const ping&) const = default; };
+struct pong { request_id id = 0; std::int64_t client_time_ns = 0; std::int64_t server_time_ns = 0; bool operator==(const pong&) const = default; };
+struct ok { request_id id = 0; bool operator==(const ok&) const = default; };
+struct error_reply { request_id id = 0; errc code = errc::internal; std::string message; bool operator==(const error_reply&) const = default; };
 // Polite end of session (either side); the peer stops sending.
-struct bye { std::string reason; };
+struct bye { std::string reason; bool operator==(const bye&) const = default; };
 
 // --- namespace operations -------------------------------------------------
 struct entry {
@@ -84,18 +87,19 @@ struct entry {
   std::uint64_t size = 0;
   std::int64_t mtime_ns = 0;
   std::uint32_t mode = 0;  // permission bits only (07777 masked to 0777 on apply)
+  bool operator==(const entry&) const = default;
 };
 
-struct stat_request { request_id id = 0; std::string path; };
-struct stat_reply { request_id id = 0; entry info; };
+struct stat_request { request_id id = 0; std::string path; bool operator==(const stat_request&) const = default; };
+struct stat_reply { request_id id = 0; entry info; bool operator==(const stat_reply&) const = default; };
 // Lists a directory from `offset` (entries sorted by name); `more` says
 // whether a further request with offset + entries.size() would return more.
-struct list_request { request_id id = 0; std::string path; std::uint32_t offset = 0; };
-struct list_reply { request_id id = 0; std::vector<entry> entries; bool more = false; };
-struct mkdir_request { request_id id = 0; std::string path; bool parents = false; std::uint32_t mode = 0755; std::int64_t mtime_ns = 0; };
-struct rmdir_request { request_id id = 0; std::string path; };
-struct remove_request { request_id id = 0; std::string path; bool recursive = false; };
-struct move_request { request_id id = 0; std::string from; std::string to; };
+struct list_request { request_id id = 0; std::string path; std::uint32_t offset = 0; bool operator==(const list_request&) const = default; };
+struct list_reply { request_id id = 0; std::vector<entry> entries; bool more = false; bool operator==(const list_reply&) const = default; };
+struct mkdir_request { request_id id = 0; std::string path; bool parents = false; std::uint32_t mode = 0755; std::int64_t mtime_ns = 0; bool operator==(const mkdir_request&) const = default; };
+struct rmdir_request { request_id id = 0; std::string path; bool operator==(const rmdir_request&) const = default; };
+struct remove_request { request_id id = 0; std::string path; bool recursive = false; bool operator==(const remove_request&) const = default; };
+struct move_request { request_id id = 0; std::string from; std::string to; bool operator==(const move_request&) const = default; };
 
 // --- upload (client -> server) --------------------------------------------
 // put_begin opens a transfer. The server answers put_ready with how many
@@ -111,6 +115,7 @@ struct put_begin {
   // rsync's quick check: when the target already has this size and mtime the
   // server answers up_to_date and opens no transfer.
   bool skip_if_same = true;
+  bool operator==(const put_begin&) const = default;
 };
 struct put_ready {
   request_id id = 0;
@@ -118,26 +123,27 @@ struct put_ready {
   bool up_to_date = false;
   std::uint64_t kept_blocks = 0;
   digest kept_prefix{};
+  bool operator==(const put_ready&) const = default;
 };
 // Blocks arrive in increasing index order, starting at 0 or at kept_blocks
 // when the client's own prefix hash matched; each is acked once written.
-struct put_block { std::uint32_t transfer = 0; std::uint64_t index = 0; bytes data; digest hash{}; };
-struct put_block_ack { std::uint32_t transfer = 0; std::uint64_t index = 0; };
+struct put_block { std::uint32_t transfer = 0; std::uint64_t index = 0; bytes data; digest hash{}; bool operator==(const put_block&) const = default; };
+struct put_block_ack { std::uint32_t transfer = 0; std::uint64_t index = 0; bool operator==(const put_block_ack&) const = default; };
 // All blocks sent; the server verifies the whole-file hash, fsyncs, renames
 // into place and answers ok (or error_reply) with the same id.
-struct put_commit { request_id id = 0; std::uint32_t transfer = 0; digest file_hash{}; };
+struct put_commit { request_id id = 0; std::uint32_t transfer = 0; digest file_hash{}; bool operator==(const put_commit&) const = default; };
 
 // --- download (server -> client) ------------------------------------------
-struct get_open { request_id id = 0; std::string path; };
-struct get_info { request_id id = 0; std::uint32_t transfer = 0; entry info; };
+struct get_open { request_id id = 0; std::string path; bool operator==(const get_open&) const = default; };
+struct get_info { request_id id = 0; std::uint32_t transfer = 0; entry info; bool operator==(const get_info&) const = default; };
 // Asks for the prefix hash of the first `blocks` blocks (resume check).
-struct get_prefix { request_id id = 0; std::uint32_t transfer = 0; std::uint64_t blocks = 0; };
-struct get_prefix_reply { request_id id = 0; digest prefix{}; };
-struct get_block { request_id id = 0; std::uint32_t transfer = 0; std::uint64_t index = 0; };
-struct get_block_reply { request_id id = 0; std::uint64_t index = 0; bytes data; digest hash{}; };
+struct get_prefix { request_id id = 0; std::uint32_t transfer = 0; std::uint64_t blocks = 0; bool operator==(const get_prefix&) const = default; };
+struct get_prefix_reply { request_id id = 0; digest prefix{}; bool operator==(const get_prefix_reply&) const = default; };
+struct get_block { request_id id = 0; std::uint32_t transfer = 0; std::uint64_t index = 0; bool operator==(const get_block&) const = default; };
+struct get_block_reply { request_id id = 0; std::uint64_t index = 0; bytes data; digest hash{}; bool operator==(const get_block_reply&) const = default; };
 // Closes the transfer; the reply carries the whole-file hash for the client
 // to compare with the one it computed.
-struct get_close { request_id id = 0; std::uint32_t transfer = 0; };
+struct get_close { request_id id = 0; std::uint32_t transfer = 0; bool operator==(const get_close&) const = default; };
 
 using message = std::variant<hello, hello_reply, auth, welcome, refused, ping, pong, ok, error_reply,
                              stat_request, stat_reply, list_request, list_reply, mkdir_request,
