@@ -7,6 +7,7 @@
 #include <ftsync/crypto/keys.hpp>
 #include <ftsync/util/result.hpp>
 
+#include <cstdint>
 #include <filesystem>
 #include <optional>
 #include <string>
@@ -58,6 +59,11 @@ class trust_watcher {
   std::optional<trust_store> m_cached;
   std::int64_t m_mtime_ns = -1;
   std::uint64_t m_size = 0;
+  // Also compared on each lookup: every save() is a rename (new inode), and a
+  // chmod or chown that makes the file unsafe must take effect at once.
+  std::uint64_t m_inode = 0;
+  std::uint32_t m_mode = 0;
+  std::uint32_t m_uid = 0;
 };
 
 }  // namespace ftsync::session
