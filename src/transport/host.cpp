@@ -1,0 +1,523 @@
+// ENet host wrapper. ENet facts relied on here are from ENet 1.3.17's source
+// (host.c, peer.c, protocol.c, packet.c) and lab/RESULTS.md §4.
+#include <ftsync/transport/host.hpp>
+#include <ftsync/util/assert.hpp>
+#include <ftsync/util/clock.hpp>
+
+#include "transport/address.hpp"
+#include "transport/gate.hpp"
+
+#include <enet/enet.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <climits>
+#include <cstdlib>
+#include <cstring>
+#include <deque>
+#include <mutex>
+#include <unordered_map>
+#include <vector>
+
+namespace ftsync::transport {
+namespace {
+
+using namespace std::chrono_literals;
+
+// One reliable ordered channel: ftsync frames are self-contained and order
+// matters within a session; several channels would only add head-of-line
+// bookkeeping ENet does not need here.
+constexpr std::size_t k_channels = 1;
+constexpr enet_uint8 k_channel = 0;
+
+// Established peers are dropped after this much unacknowledged silence.
+// ENet's defaults (limit 32, minimum 5 s, maximum 30 s) drop a LAN peer after
+// ~5 s because its RTO reaches 32x quickly; a sync session over Wi-Fi or a
+// mobile link should survive a 10-20 s outage, so minimum = maximum = 30 s.
+constexpr enet_uint32 k_peer_timeout_ms = 30000;
+constexpr enet_uint32 k_peer_timeout_limit = 32;  // ENET_PEER_TIMEOUT_LIMIT
+
+// Knocks travel as single UDP datagrams with no retransmission of their own;
+// on a lossy link the first may be lost, and ENet retries CONNECT at 0.5,
+// 1.5, 3.5 s..., so re-knocking every 500 ms lets a retry find the door open.
+constexpr auto k_knock_interval = 500ms;
+
+// enet_host_service runs its retransmission and ping timers only when it
+// wakes up; with a long caller timeout and no incoming datagram it would
+// sleep through an RTO. Waiting at most 50 ms while connections exist keeps
+// resends within ~50 ms of due at <= 20 idle wake-ups per second.
+constexpr auto k_max_service_wait = 50ms;
+
+// At most this many peers from one IP address (ENet's duplicatePeers; the
+// default is 4095, i.e. unlimited). One machine or one NAT'd home/office
+// rarely runs more than a handful of ftsync sessions against one server;
+// 16 leaves room for that while keeping a single source (that knows the
+// server id and so passes the gate) from holding more than 1/8 of the
+// default 128 slots through ENet's ~30 s half-open timeout.
+constexpr std::size_t k_max_peers_per_ip = 16;
+
+void ensure_enet() {
+  static std::once_flag once;
+  // On Unix enet_initialize only returns 0; never deinitialised because
+  // hosts may live until exit.
+  std::call_once(once, [] { FTSYNC_ASSERT(enet_initialize() == 0); });
+}
+
+std::int64_t unix_seconds() noexcept { return wall_now_ns() / 1'000'000'000; }
+
+enet_uint32 to_ms(std::chrono::milliseconds d) {
+  auto c = d.count();
+  if (c <= 0) return 0;
+  if (c > static_cast<long long>(UINT32_MAX / 2)) return UINT32_MAX / 2;
+  return static_cast<enet_uint32>(c);
+}
+
+struct conn_state {
+  conn_id id = 0;
+  ENetPeer* peer = nullptr;
+  std::size_t queued = 0;
+  bool connected = false;
+  mono_time connect_deadline{};
+  std::optional<gate_key> knock_key;
+  ENetAddress remote{};
+  mono_time next_knock{};
+  std::string address;
+};
+
+}  // namespace
+
+struct host::impl {
+  ENetHost* enet = nullptr;
+  host_options opts;
+  bool listening = false;
+  std::uint16_t port = 0;
+  conn_id next_id = 1;
+  std::unordered_map<conn_id, std::unique_ptr<conn_state>> conns;
+  std::vector<conn_id> connecting;  // outgoing, not yet connected (knocks, deadlines)
+  std::deque<event> pending;        // events made by us rather than by ENet
+  detail::admission_table admitted;
+  std::uint64_t bytes_sent = 0;
+  std::uint64_t bytes_received = 0;
+  std::uint64_t gate_dropped = 0;
+  std::uint64_t gate_admitted = 0;
+
+  // The intercept callback gets only the ENetHost*, which has no user-data
+  // field in 1.3.17; the host being serviced on this thread is recorded here.
+  static thread_local impl* t_servicing;
+
+  struct packet_tag {
+    impl* owner;
+    conn_id conn;
+    std::size_t size;
+  };
+
+  ~impl() {
+    if (enet == nullptr) return;
+    enet_host_flush(enet);
+    // Tell established peers now rather than letting them time out in 30 s.
+    // No local events: nobody polls a dying host.
+    for (auto& [id, c] : conns) {
+      c->peer->data = nullptr;
+      enet_peer_disconnect_now(c->peer, 0);
+    }
+    // Resetting peers destroys queued packets; packet_freed still finds
+    // `conns` alive because members outlive this body.
+    enet_host_destroy(enet);
+    enet = nullptr;
+  }
+
+  void harvest_counters() noexcept {
+    // ENet's counters are 32-bit and wrap after 4 GiB; move them into ours
+    // after every call that may send or receive.
+    bytes_sent += enet->totalSentData;
+    bytes_received += enet->totalReceivedData;
+    enet->totalSentData = 0;
+    enet->totalReceivedData = 0;
+  }
+
+  conn_state* find(conn_id id) const {
+    auto it = conns.find(id);
+    return it == conns.end() ? nullptr : it->second.get();
+  }
+
+  void forget(conn_state* c) {
+    c->peer->data = nullptr;
+    std::erase(connecting, c->id);
+    conns.erase(c->id);
+  }
+
+  conn_state* add_conn(ENetPeer* peer) {
+    auto c = std::make_unique<conn_state>();
+    c->id = next_id++;
+    c->peer = peer;
+    c->remote = peer->address;
+    c->address = detail::format_address(peer->address);
+    peer->data = c.get();
+    auto* raw = c.get();
+    conns.emplace(raw->id, std::move(c));
+    return raw;
+  }
+
+  void send_knock(conn_state& c) {
+    auto k = detail::make_knock(*c.knock_key, unix_seconds());
+    ENetBuffer buf;
+    buf.data = k.data();
+    buf.dataLength = k.size();
+    // A failed send (EWOULDBLOCK, no route) is the same as a lost datagram:
+    // the next re-knock or the connect deadline handles it.
+    if (enet_socket_send(enet->socket, &c.remote, &buf, 1) > 0) bytes_sent += k.size();
+  }
+
+  // Knock resends and connect deadlines; returns the next time it must run.
+  mono_time housekeeping(mono_time now) {
+    mono_time next = mono_time::max();
+    for (std::size_t i = 0; i < connecting.size();) {
+      conn_state* c = find(connecting[i]);
+      if (c == nullptr || c->connected) {
+        connecting.erase(connecting.begin() + static_cast<std::ptrdiff_t>(i));
+        continue;
+      }
+      if (now >= c->connect_deadline) {
+        // enet_peer_reset sends nothing and makes no event; the event is ours.
+        conn_id id = c->id;
+        enet_peer_reset(c->peer);
+        forget(c);
+        pending.push_back(event{event_kind::disconnected, id, {}});
+        continue;
+      }
+      if (c->knock_key && now >= c->next_knock) {
+        send_knock(*c);
+        c->next_knock = now + k_knock_interval;
+      }
+      next = std::min(next, c->connect_deadline);
+      if (c->knock_key) next = std::min(next, c->next_knock);
+      ++i;
+    }
+    return next;
+  }
+
+  std::optional<event> translate(const ENetEvent& ev) {
+    auto* c = ev.peer != nullptr ? static_cast<conn_state*>(ev.peer->data) : nullptr;
+    switch (ev.type) {
+      case ENET_EVENT_TYPE_CONNECT:
+        if (c == nullptr) c = add_conn(ev.peer);  // incoming
+        c->connected = true;
+        c->knock_key.reset();
+        enet_peer_timeout(ev.peer, k_peer_timeout_limit, k_peer_timeout_ms, k_peer_timeout_ms);
+        return event{event_kind::connected, c->id, {}};
+      case ENET_EVENT_TYPE_RECEIVE: {
+        event out{event_kind::received, c != nullptr ? c->id : 0, {}};
+        if (c != nullptr) out.data.assign(ev.packet->data, ev.packet->data + ev.packet->dataLength);
+        enet_packet_destroy(ev.packet);
+        if (c == nullptr) return std::nullopt;  // peer already forgotten by disconnect(now)
+        return out;
+      }
+      case ENET_EVENT_TYPE_DISCONNECT: {
+        if (c == nullptr) return std::nullopt;
+        conn_id id = c->id;
+        forget(c);
+        return event{event_kind::disconnected, id, {}};
+      }
+      case ENET_EVENT_TYPE_NONE:
+        break;
+    }
+    return std::nullopt;
+  }
+
+  // ENetPacket::freeCallback: the packet was acknowledged, or dropped with
+  // its peer. Looked up by id because the connection may be gone already.
+  static void ENET_CALLBACK packet_freed(ENetPacket* packet) {
+    auto* tag = static_cast<packet_tag*>(packet->userData);
+    if (tag == nullptr) return;
+    if (conn_state* c = tag->owner->find(tag->conn)) c->queued -= std::min(c->queued, tag->size);
+    packet->userData = nullptr;
+    std::free(tag);  // also frees the payload, which lives right after the tag
+  }
+
+  // True when the datagram comes from the address of a live ENet peer.
+  bool from_peer(const ENetHost* h) const noexcept {
+    const ENetAddress& from = h->receivedAddress;
+    auto same = [&](const ENetPeer& p) {
+      return p.state != ENET_PEER_STATE_DISCONNECTED && p.address.host == from.host && p.address.port == from.port;
+    };
+    // Fast path: every ENet datagram but CONNECT names its target peer in
+    // the low 12 bits of its first two bytes (big-endian peerID).
+    if (h->receivedDataLength >= 2) {
+      std::size_t id = ((std::size_t{h->receivedData[0]} << 8) | h->receivedData[1]) & 0x0FFF;
+      if (id < h->peerCount && same(h->peers[id])) return true;
+    }
+    for (std::size_t i = 0; i < h->peerCount; ++i)
+      if (same(h->peers[i])) return true;
+    return false;
+  }
+
+  // Listening host with a gate: only knocks, admitted sources and live peers
+  // reach ENet. Everything else is swallowed without a reply, so a spoofed
+  // source can neither take a peer slot nor be used as a reflector.
+  static int ENET_CALLBACK gate_intercept(ENetHost* h, ENetEvent*) {
+    impl* self = t_servicing;
+    FTSYNC_ASSERT(self != nullptr && self->enet == h);
+    byte_view datagram(h->receivedData, h->receivedDataLength);
+    auto key = detail::address_key(h->receivedAddress);
+    auto now = mono_now();
+    if (detail::looks_like_knock(datagram)) {
+      if (detail::verify_knock(*self->opts.gate, datagram, unix_seconds())) {
+        self->admitted.admit(key, now);
+        ++self->gate_admitted;
+      } else {
+        ++self->gate_dropped;
+      }
+      return 1;
+    }
+    if (self->from_peer(h) || self->admitted.admitted(key, now)) return 0;
+    ++self->gate_dropped;
+    return 1;
+  }
+
+  // Client host: ENet 1.3.17 accepts CONNECT on any host, even one created
+  // without an address, so a client would otherwise hand out peer slots to
+  // whoever finds its ephemeral port. Only our peers' datagrams pass.
+  static int ENET_CALLBACK client_intercept(ENetHost* h, ENetEvent*) {
+    impl* self = t_servicing;
+    FTSYNC_ASSERT(self != nullptr && self->enet == h);
+    if (self->from_peer(h)) return 0;
+    ++self->gate_dropped;
+    return 1;
+  }
+
+  struct servicing_guard {
+    impl* prev;
+    explicit servicing_guard(impl* self) : prev(t_servicing) { t_servicing = self; }
+    ~servicing_guard() { t_servicing = prev; }
+    servicing_guard(const servicing_guard&) = delete;
+    servicing_guard& operator=(const servicing_guard&) = delete;
+  };
+};
+
+thread_local host::impl* host::impl::t_servicing = nullptr;
+
+namespace {
+
+status validate(const host_options& o) {
+  auto bad = [](const char* why) { return make_error(errc::invalid_argument, why); };
+  if (o.max_connections < 1 || o.max_connections >= ENET_PROTOCOL_MAXIMUM_PEER_ID)
+    return bad("max_connections must be 1-4094 (ENet peer ids are 12 bits)");
+  if (o.mtu < ENET_PROTOCOL_MINIMUM_MTU || o.mtu > ENET_PROTOCOL_MAXIMUM_MTU)
+    return bad("mtu must be 576-4096 (ENet protocol limits)");
+  if (o.socket_buffer_bytes < 64 * 1024 || o.socket_buffer_bytes > INT_MAX)
+    return bad("socket_buffer_bytes must be 64 KiB - 2 GiB");
+  if (o.max_packet_bytes < 1 || o.max_waiting_bytes < o.max_packet_bytes)
+    return bad("max_packet_bytes must be > 0 and <= max_waiting_bytes");
+  if (o.connect_timeout <= 0ms) return bad("connect_timeout must be positive");
+  return {};
+}
+
+}  // namespace
+
+host::host() : m_impl(std::make_unique<impl>()) {}
+
+host::~host() = default;
+
+namespace {
+
+// Shared by listen() and client(): creates and configures the ENet host.
+status configure(ENetHost* h, const host_options& o) {
+  int buf = static_cast<int>(o.socket_buffer_bytes);
+  // The kernel caps these at net.core.rmem_max/wmem_max silently; a failure
+  // here means a broken socket, not a small cap.
+  if (enet_socket_set_option(h->socket, ENET_SOCKOPT_RCVBUF, buf) < 0 ||
+      enet_socket_set_option(h->socket, ENET_SOCKOPT_SNDBUF, buf) < 0)
+    return make_error(errc::io, std::string("setsockopt SO_RCVBUF/SO_SNDBUF: ") + std::strerror(errno));
+  // enet_host_create turns SO_BROADCAST on; ftsync never broadcasts.
+  enet_socket_set_option(h->socket, ENET_SOCKOPT_BROADCAST, 0);
+  // enet_host_create already copied the default 1400 into every peer, and
+  // enet_host_connect/handle_connect use peer->mtu, so set both
+  // (lab/RESULTS.md §4: setting only host->mtu has no effect).
+  h->mtu = o.mtu;
+  for (std::size_t i = 0; i < h->peerCount; ++i) h->peers[i].mtu = o.mtu;
+  h->maximumPacketSize = o.max_packet_bytes;
+  h->maximumWaitingData = o.max_waiting_bytes;
+  h->duplicatePeers = k_max_peers_per_ip;
+  return {};
+}
+
+}  // namespace
+
+result<std::unique_ptr<host>> host::listen(const endpoint& where, const host_options& opts) {
+  FTSYNC_TRY(validate(opts));
+  auto addr = detail::resolve(where);
+  if (!addr) return std::move(addr).err();
+  ensure_enet();
+  std::unique_ptr<host> h(new host());
+  impl& im = *h->m_impl;
+  im.opts = opts;
+  im.listening = true;
+  im.enet = enet_host_create(&*addr, opts.max_connections, k_channels, 0, 0);
+  if (im.enet == nullptr)
+    return make_error(errc::io, "cannot listen on " + where.to_string() + ": " + std::strerror(errno));
+  FTSYNC_TRY(configure(im.enet, opts));
+  if (opts.gate) im.enet->intercept = &impl::gate_intercept;
+  ENetAddress bound{};
+  if (enet_socket_get_address(im.enet->socket, &bound) < 0)
+    return make_error(errc::io, std::string("getsockname: ") + std::strerror(errno));
+  im.port = bound.port;
+  return h;
+}
+
+result<std::unique_ptr<host>> host::client(const host_options& opts) {
+  FTSYNC_TRY(validate(opts));
+  ensure_enet();
+  std::unique_ptr<host> h(new host());
+  impl& im = *h->m_impl;
+  im.opts = opts;
+  im.enet = enet_host_create(nullptr, opts.max_connections, k_channels, 0, 0);
+  if (im.enet == nullptr) return make_error(errc::io, std::string("cannot create UDP socket: ") + std::strerror(errno));
+  FTSYNC_TRY(configure(im.enet, opts));
+  im.enet->intercept = &impl::client_intercept;
+  // The ephemeral port is chosen at the first send; bind it now so
+  // local_port() is meaningful and knocks and CONNECT share one source port.
+  ENetAddress any{};
+  any.host = ENET_HOST_ANY;
+  any.port = 0;
+  if (enet_socket_bind(im.enet->socket, &any) < 0)
+    return make_error(errc::io, std::string("bind: ") + std::strerror(errno));
+  ENetAddress bound{};
+  if (enet_socket_get_address(im.enet->socket, &bound) == 0) im.port = bound.port;
+  return h;
+}
+
+result<conn_id> host::connect(const endpoint& to, const std::optional<gate_key>& knock) {
+  impl& im = *m_impl;
+  auto addr = detail::resolve(to);
+  if (!addr) return std::move(addr).err();
+  if (addr->host == ENET_HOST_ANY || addr->host == ENET_HOST_BROADCAST || addr->port == 0)
+    return make_error(errc::invalid_argument, "cannot connect to " + to.to_string());
+  ENetPeer* peer = enet_host_connect(im.enet, &*addr, k_channels, 0);
+  if (peer == nullptr) return make_error(errc::busy, "no free connection slot on this host");
+  // ENet would give up on its own only at a retransmission boundary (0.5,
+  // 1.5, 3.5, 7.5, 15.5 s...); housekeeping() enforces the exact deadline.
+  enet_peer_timeout(peer, k_peer_timeout_limit, to_ms(im.opts.connect_timeout), to_ms(im.opts.connect_timeout));
+  conn_state* c = im.add_conn(peer);
+  auto now = mono_now();
+  c->connect_deadline = now + im.opts.connect_timeout;
+  im.connecting.push_back(c->id);
+  if (knock) {
+    // The knock leaves now, ENet's CONNECT at the next service call: the
+    // gate sees the knock first on an ordinary path.
+    c->knock_key = knock;
+    im.send_knock(*c);
+    c->next_knock = now + k_knock_interval;
+  }
+  return c->id;
+}
+
+status host::send(conn_id conn, byte_view data) {
+  impl& im = *m_impl;
+  conn_state* c = im.find(conn);
+  if (c == nullptr) return make_error(errc::disconnected, "connection " + std::to_string(conn) + " is closed");
+  if (!c->connected || c->peer->state != ENET_PEER_STATE_CONNECTED)
+    return make_error(errc::disconnected, "connection " + std::to_string(conn) + " is not established");
+  if (data.size() > im.opts.max_packet_bytes)
+    return make_error(errc::too_large, "message of " + std::to_string(data.size()) + " bytes exceeds max_packet_bytes");
+  // One allocation holds the tag and the payload; ENet references the
+  // payload (NO_ALLOCATE) and packet_freed releases both.
+  auto* tag = static_cast<impl::packet_tag*>(std::malloc(sizeof(impl::packet_tag) + data.size()));
+  if (tag == nullptr) return make_error(errc::internal, "out of memory");
+  *tag = impl::packet_tag{&im, conn, data.size()};
+  auto* payload = reinterpret_cast<byte*>(tag + 1);
+  if (!data.empty()) std::memcpy(payload, data.data(), data.size());
+  ENetPacket* packet =
+      enet_packet_create(payload, data.size(), ENET_PACKET_FLAG_RELIABLE | ENET_PACKET_FLAG_NO_ALLOCATE);
+  if (packet == nullptr) {
+    std::free(tag);
+    return make_error(errc::internal, "out of memory");
+  }
+  packet->userData = tag;
+  packet->freeCallback = &impl::packet_freed;
+  c->queued += data.size();
+  if (enet_peer_send(c->peer, k_channel, packet) < 0) {
+    if (packet->referenceCount == 0) enet_packet_destroy(packet);  // credits `queued` back
+    return make_error(errc::disconnected, "ENet refused the packet");
+  }
+  return {};
+}
+
+std::size_t host::queued_bytes(conn_id conn) const {
+  conn_state* c = m_impl->find(conn);
+  return c == nullptr ? 0 : c->queued;
+}
+
+std::optional<event> host::poll(std::chrono::milliseconds timeout) {
+  impl& im = *m_impl;
+  const mono_time deadline = mono_now() + std::max(timeout, 0ms);
+  bool serviced = false;
+  for (;;) {
+    mono_time now = mono_now();
+    mono_time next_housekeeping = im.housekeeping(now);
+    if (!im.pending.empty()) {
+      event e = std::move(im.pending.front());
+      im.pending.pop_front();
+      return e;
+    }
+    if (serviced && now >= deadline) return std::nullopt;
+    mono_time wake = std::min(deadline, next_housekeeping);
+    auto wait = std::chrono::duration_cast<std::chrono::milliseconds>(std::max(wake - now, mono_clock::duration::zero()));
+    if (!im.conns.empty() || im.enet->connectedPeers > 0) wait = std::min(wait, k_max_service_wait);
+    ENetEvent ev{};
+    int rc;
+    {
+      impl::servicing_guard guard(&im);
+      rc = enet_host_service(im.enet, &ev, to_ms(wait));
+    }
+    serviced = true;
+    im.harvest_counters();
+    // rc < 0: a receive error, e.g. a datagram larger than ENet's 4096-byte
+    // buffer (MSG_TRUNC), which ENet has already consumed; keep going.
+    if (rc > 0) {
+      if (auto e = im.translate(ev)) return e;
+    }
+  }
+}
+
+void host::flush() {
+  enet_host_flush(m_impl->enet);
+  m_impl->harvest_counters();
+}
+
+void host::disconnect(conn_id conn, bool now) {
+  impl& im = *m_impl;
+  conn_state* c = im.find(conn);
+  if (c == nullptr) return;
+  if (!now && c->connected) {
+    // ENet sends DISCONNECT after the queued data; its acknowledgement (or a
+    // timeout) produces the disconnected event. A second call finds the
+    // peer already disconnecting and waits for the same event.
+    if (c->peer->state == ENET_PEER_STATE_CONNECTED) enet_peer_disconnect_later(c->peer, 0);
+    return;
+  }
+  // A connection still connecting has no graceful path in ENet (it would be
+  // reset silently): reset it, and make the promised event ourselves.
+  enet_peer_disconnect_now(c->peer, 0);
+  im.harvest_counters();
+  im.forget(c);
+  if (!now) im.pending.push_back(event{event_kind::disconnected, conn, {}});
+}
+
+std::string host::peer_address(conn_id conn) const {
+  conn_state* c = m_impl->find(conn);
+  return c == nullptr ? std::string() : c->address;
+}
+
+std::uint16_t host::local_port() const { return m_impl->port; }
+
+host_stats host::stats() const {
+  const impl& im = *m_impl;
+  host_stats s;
+  s.bytes_sent = im.bytes_sent + im.enet->totalSentData;
+  s.bytes_received = im.bytes_received + im.enet->totalReceivedData;
+  s.gate_dropped = im.gate_dropped;
+  s.gate_admitted = im.gate_admitted;
+  return s;
+}
+
+}  // namespace ftsync::transport
