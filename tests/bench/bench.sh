@@ -103,6 +103,13 @@ cleanup() {
   [ -n "$CLIENT_PID" ] && stop_pid "$CLIENT_PID"
   for p in "${PIDS[@]}"; do stop_pid "$p"; done
   [ -n "$NS" ] && "$NETLAB" down "$NS" >/dev/null 2>&1
+  # Safety net: a process whose command line names our mktemp work dir was
+  # started by this script (daemons get their config from it).
+  if [ -n "$WORK" ]; then
+    for p in $(grep -lsF "$WORK/" /proc/[0-9]*/cmdline | cut -d/ -f3); do
+      [ "$p" != $$ ] && [ "$p" != "$BASHPID" ] && kill -TERM "$p" 2>/dev/null
+    done
+  fi
   [ -n "$WORK" ] && [ -d "$WORK" ] && rm -rf --one-file-system "$WORK"
   [ "$MADE_RUN_SSHD" = 1 ] && rmdir /run/sshd 2>/dev/null
   return 0
@@ -221,6 +228,10 @@ setup_ftsync() {
 if has_tool ftsync; then setup_ftsync; [ -n "$FT_BROKEN" ] && log "ftsync unusable: $FT_BROKEN (its rows will be FAILED)"; fi
 
 # ---------------------------------------------------------------- helpers
+# Foreground only: a function run with & is a subshell, and $! would then be
+# that subshell rather than the daemon, so background starts call
+# "$NETLAB" exec directly (netlab.sh and ip netns exec both exec, so $! is
+# the process itself).
 in_ns() { "$NETLAB" exec "$NS" "$@"; }
 wait_listen() {  # bounded: 10 s for a TCP listener inside the namespace
   local port=$1 pid=$2 i
@@ -233,13 +244,13 @@ wait_listen() {  # bounded: 10 s for a TCP listener inside the namespace
 }
 start_daemons() {
   if has_tool rsync; then
-    in_ns rsync --daemon --no-detach --config="$WORK/rsyncd.conf" --address=127.0.0.1 --port=$RSYNC_PORT \
+    "$NETLAB" exec "$NS" rsync --daemon --no-detach --config="$WORK/rsyncd.conf" --address=127.0.0.1 --port=$RSYNC_PORT \
       --log-file="$LOGS/rsyncd-$1.log" > /dev/null 2>&1 &
     RSYNCD_PID=$!; PIDS+=("$RSYNCD_PID")
     wait_listen $RSYNC_PORT "$RSYNCD_PID" || die "rsync daemon did not start (see $LOGS/rsyncd-$1.log)"
   fi
   if has_tool scp; then
-    in_ns /usr/sbin/sshd -D -e -f "$SSHD_CFG" > "$LOGS/sshd-$1.log" 2>&1 &
+    "$NETLAB" exec "$NS" /usr/sbin/sshd -D -e -f "$SSHD_CFG" > "$LOGS/sshd-$1.log" 2>&1 &
     SSHD_PID=$!; PIDS+=("$SSHD_PID")
     wait_listen $SSH_PORT "$SSHD_PID" || die "sshd did not start: $(tail -3 "$LOGS/sshd-$1.log")"
   fi
@@ -313,7 +324,7 @@ measure() {
       cmd=(env XDG_CONFIG_HOME="$FT_CLI/config" XDG_STATE_HOME="$FT_CLI/state" "$FTSYNC" --json push "$src" benchsrv:/) ;;
   esac
   t0=$(date +%s.%N)
-  in_ns timeout -k 5 "$tmo" /usr/bin/time -f %M -o "$rssf" "${cmd[@]}" > "$LOGS/$tag.out" 2> "$LOGS/$tag.err" &
+  "$NETLAB" exec "$NS" timeout -k 5 "$tmo" /usr/bin/time -f %M -o "$rssf" "${cmd[@]}" > "$LOGS/$tag.out" 2> "$LOGS/$tag.err" &
   CLIENT_PID=$!
   wait "$CLIENT_PID"; rc=$?
   t1=$(date +%s.%N); CLIENT_PID=""
@@ -339,10 +350,12 @@ measure() {
 START=$(date +%s)
 declare -A SKIP=()   # a tool/condition/workload that timed out is not retried
 DELAYER=()
+LOADS=()
 for cond in "${COND_LIST[@]}"; do
   NS="$NS_BASE$cond"
   read -r delay loss <<< "$(cond_args "$cond")"
   log "condition $cond: netlab up (one-way delay ${delay} ms, loss ${loss}%)"
+  LOADS+=("$cond: $(cut -d' ' -f1-3 /proc/loadavg) at start")
   "$NETLAB" up "$NS" "$delay" "$loss" > "$LOGS/netlab-$cond.log" 2>&1 || die "netlab up failed: $(tail -3 "$LOGS/netlab-$cond.log")"
   start_daemons "$cond"
   size=$(cond_size "$cond")
@@ -360,6 +373,7 @@ for cond in "${COND_LIST[@]}"; do
   stop_daemons
   mode=$(cat "$WORK/lab/netlab/run/$NS.mode" 2>/dev/null)
   DELAYER+=("$cond (${mode:-?}): $("$NETLAB" down "$NS" 2>&1 | tail -1 | grep . || echo 'no delayer')"); NS=""
+  LOADS[-1]+=", $(cut -d' ' -f1-3 /proc/loadavg) at end"
 done
 ELAPSED=$(( $(date +%s) - START ))
 
@@ -371,6 +385,7 @@ machine_info() {
   echo "- rsync $(rsync --version | head -1 | awk '{print $3}'), $(ssh -V 2>&1 | cut -d, -f1), TCP congestion control $(cat /proc/sys/net/ipv4/tcp_congestion_control)"
   echo "- runs per cell: $RUNS (median; min/max over verified runs); workloads: file $(for c in "${COND_LIST[@]}"; do printf '%s=%s ' "$c" "$(cond_size "$c")"; done)bytes; tree $TREE_FILES files, $TREE_BYTES bytes$([ "$QUICK" = 1 ] && echo ' (--quick subset)')"
   echo "- total wall time of this benchmark: ${ELAPSED} s"
+  echo "- load average (1/5/15 min) per condition, from other work on the machine too: $(IFS=';'; echo "${LOADS[*]}")"
 }
 # The summary is computed by awk from results.tsv: median over verified runs; a
 # cell whose runs all timed out shows the timeout as a lower bound (">600").
@@ -443,7 +458,7 @@ report() {
   echo
   summary_table
   echo
-  echo "Ratios are speed ratios, peer seconds / ftsync seconds (above 1.00x ftsync is faster); exact only when every run of both rows verified; ">" or "<" marks a bound against a row whose runs timed out (its timeout is a lower bound on its time)."
+  echo "Ratios are speed ratios, peer seconds / ftsync seconds (above 1.00x ftsync is faster), exact only when every run of both rows verified; '>' or '<' marks a bound against a row whose runs timed out (its timeout is a lower bound on its time)."
   echo "MB/s = 10^6 bytes/s of payload. Client RSS: /usr/bin/time %M of the client process (max over runs); server RSS: VmHWM of \`ftsync serve\` just before SIGTERM (max over runs)."
   echo
   echo "Delayer (netlab) at the end of each condition:"
