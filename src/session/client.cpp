@@ -152,6 +152,7 @@ result<std::optional<wire::message>> client::receive(std::chrono::milliseconds t
   if (auto* b = std::get_if<wire::bye>(&*m)) {
     s.bye_reason = escape_for_log(b->reason);
     s.host->disconnect(s.conn, false);
+    s.host->flush();
     s.connected = false;
     return make_error(errc::disconnected, "server closed the session: " + s.bye_reason);
   }

@@ -169,6 +169,13 @@ struct server::impl {
     }
   }
 
+  // A session we decided to close is finished for the handler at once; the
+  // transport's goodbye may take a round trip or a timeout to complete.
+  void finish_closing() {
+    for (auto& [conn, s] : sessions)
+      if (s->m_phase == phase::closing) finish(*s);
+  }
+
   void check_deadlines() {
     const auto now = mono_now();
     std::vector<transport::conn_id> drop;
@@ -179,9 +186,8 @@ struct server::impl {
         log::info("handshake from " + s->m_address + " timed out");
         drop.push_back(conn);
       } else if (s->m_phase == phase::open && now - s->m_last_activity > opts.idle_timeout) {
-        log::info("session " + std::to_string(s->m_id) + " idle for " +
-                  std::to_string(std::chrono::duration_cast<std::chrono::seconds>(opts.idle_timeout).count()) +
-                  " s: closing");
+        log::info("session " + std::to_string(s->m_id) + " from " + s->m_address + " idle for " +
+                  std::to_string(std::chrono::duration<double>(opts.idle_timeout).count()) + " s: closing");
         s->close(make_error(errc::timeout, "idle timeout"));
       } else if (s->m_phase == phase::closing && now - s->m_closing_since > 3s) {
         drop.push_back(conn);  // the peer never acknowledged our disconnect
@@ -248,8 +254,10 @@ status server::run(request_handler& handler, const std::atomic<bool>& stop) {
         }
       }
     }
+    if (ev) s.finish_closing();
     if (mono_now() - last_check > 100ms) {
       s.check_deadlines();
+      s.finish_closing();
       last_check = mono_now();
     }
   }
