@@ -48,14 +48,6 @@ constexpr auto k_knock_interval = 500ms;
 // resends within ~50 ms of due at <= 20 idle wake-ups per second.
 constexpr auto k_max_service_wait = 50ms;
 
-// At most this many peers from one IP address (ENet's duplicatePeers; the
-// default is 4095, i.e. unlimited). One machine or one NAT'd home/office
-// rarely runs more than a handful of ftsync sessions against one server;
-// 16 leaves room for that while keeping a single source (that knows the
-// server id and so passes the gate) from holding more than 1/8 of the
-// default 128 slots through ENet's ~30 s half-open timeout.
-constexpr std::size_t k_max_peers_per_ip = 16;
-
 void ensure_enet() {
   static std::once_flag once;
   // On Unix enet_initialize only returns 0; never deinitialised because
@@ -309,6 +301,7 @@ status validate(const host_options& o) {
   if (o.max_packet_bytes < 1 || o.max_waiting_bytes < o.max_packet_bytes)
     return bad("max_packet_bytes must be > 0 and <= max_waiting_bytes");
   if (o.connect_timeout <= 0ms) return bad("connect_timeout must be positive");
+  if (o.max_connections_per_ip < 1) return bad("max_connections_per_ip must be >= 1");
   return {};
 }
 
@@ -337,7 +330,7 @@ status configure(ENetHost* h, const host_options& o) {
   for (std::size_t i = 0; i < h->peerCount; ++i) h->peers[i].mtu = o.mtu;
   h->maximumPacketSize = o.max_packet_bytes;
   h->maximumWaitingData = o.max_waiting_bytes;
-  h->duplicatePeers = k_max_peers_per_ip;
+  h->duplicatePeers = o.max_connections_per_ip;
   return {};
 }
 

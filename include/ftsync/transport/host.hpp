@@ -65,12 +65,17 @@ struct host_options {
   std::optional<gate_key> gate;
   // How long a connect attempt may take before a disconnected event.
   std::chrono::milliseconds connect_timeout{10000};
+  // ENet duplicatePeers: connections one source IP may hold (ENet's default
+  // 4095 is unlimited). 16 is plenty for one machine or a NAT'd office and
+  // keeps one knocking source from holding more than 1/8 of the default 128
+  // slots; tests that open many connections from 127.0.0.1 may raise it.
+  std::size_t max_connections_per_ip = 16;
 };
 
 struct host_stats {
   std::uint64_t bytes_sent = 0;       // UDP payload bytes sent (ENet headers included)
   std::uint64_t bytes_received = 0;   // UDP payload bytes received
-  std::uint64_t gate_dropped = 0;     // datagrams the gate swallowed
+  std::uint64_t gate_dropped = 0;     // datagrams the gate swallowed (client hosts: from non-peers)
   std::uint64_t gate_admitted = 0;    // valid knocks
 };
 
@@ -89,7 +94,8 @@ class host {
   // every 500 ms until connected.
   result<conn_id> connect(const endpoint& to, const std::optional<gate_key>& knock);
 
-  // Queues one reliable, ordered message; errc::disconnected for a dead id.
+  // Queues one reliable, ordered message; errc::disconnected for a dead id
+  // or one not yet connected, errc::too_large above max_packet_bytes.
   status send(conn_id conn, byte_view data);
 
   // Bytes given to send() on `conn` and not yet acknowledged by the peer.

@@ -105,4 +105,5 @@ TEST_CASE("host options are validated") {
   CHECK(with([](host_options& o) { o.socket_buffer_bytes = 1; }) == errc::invalid_argument);
   CHECK(with([](host_options& o) { o.max_waiting_bytes = o.max_packet_bytes - 1; }) == errc::invalid_argument);
   CHECK(with([](host_options& o) { o.connect_timeout = std::chrono::milliseconds(0); }) == errc::invalid_argument);
+  CHECK(with([](host_options& o) { o.max_connections_per_ip = 0; }) == errc::invalid_argument);
 }

@@ -254,3 +254,20 @@ TEST_CASE("the configured MTU reaches the peers (not just the host)") {
     (void)sid;
   }
 }
+
+TEST_CASE("max_connections_per_ip caps connections from one source address") {
+  auto opts = small_opts();
+  opts.max_connections_per_ip = 2;
+  opts.connect_timeout = 1000ms;
+  auto server = make_server(opts);
+  auto a = make_client(opts);
+  auto b = make_client(opts);
+  auto c = make_client(opts);
+  connect_pair(a, server);
+  connect_pair(b, server);
+  auto third = c.h->connect(local(server), std::nullopt);
+  REQUIRE(third.ok());
+  REQUIRE(pump_until({&a, &b, &c, &server}, [&] { return !c.events.empty(); }, 5s));
+  CHECK(c.events.front().kind == event_kind::disconnected);
+  CHECK(server.count(event_kind::connected) == 0);
+}
