@@ -384,7 +384,7 @@ machine_info() {
   echo "- rsync $(rsync --version | head -1 | awk '{print $3}'), $(ssh -V 2>&1 | cut -d, -f1), TCP congestion control $(cat /proc/sys/net/ipv4/tcp_congestion_control)"
   echo "- runs per cell: $RUNS (median; min/max over verified runs); workloads: file $(for c in "${COND_LIST[@]}"; do printf '%s=%s ' "$c" "$(cond_size "$c")"; done)bytes; tree $TREE_FILES files, $TREE_BYTES bytes$([ "$QUICK" = 1 ] && echo ' (--quick subset)')"
   echo "- total wall time of this benchmark: ${ELAPSED} s"
-  echo "- load average (1/5/15 min) per condition, from other work on the machine too: $(IFS=';'; echo "${LOADS[*]}")"
+  echo "- load average (1/5/15 min) per condition, from other work on the machine too: $(printf "%s; " "${LOADS[@]}" | sed "s/; \$//")"
 }
 # The summary is computed by awk from results.tsv: median over verified runs; a
 # cell whose runs all timed out shows the timeout as a lower bound (">600").
