@@ -66,7 +66,34 @@ bool is_write(const wire::message& m) {
 struct file_server::impl {
   store::root root;
   std::map<session::session_id, session_state> sessions;
+  // Who is writing each target: a client killed mid-push leaves its session
+  // (and the partial file's lock) alive until the transport notices, so a
+  // re-run from the same peer takes the upload over instead of failing busy.
+  struct writer {
+    session::session_id session = 0;
+    std::uint32_t transfer = 0;
+    crypto::public_key peer;
+  };
+  std::map<rel_path, writer> writers;
   bytes buffer;
+
+  void release_writer(const rel_path& target, session::session_id sid) {
+    auto it = writers.find(target);
+    if (it != writers.end() && it->second.session == sid) writers.erase(it);
+  }
+
+  // Closes an older session's upload of `target` when it belongs to the same peer.
+  void take_over(const rel_path& target, session::session_ref& s) {
+    auto it = writers.find(target);
+    if (it == writers.end() || it->second.session == s.id() || !(it->second.peer == s.peer().key)) return;
+    auto old = sessions.find(it->second.session);
+    if (old != sessions.end()) {
+      old->second.uploads.erase(it->second.transfer);  // closes the partial, keeps its data
+      log::info(who(s) + ": takes over the upload of " + escape_for_log(target.str()) + " from session " +
+                std::to_string(it->second.session));
+    }
+    writers.erase(it);
+  }
 
   explicit impl(store::root r) : root(std::move(r)) {}
 
@@ -194,6 +221,7 @@ struct file_server::impl {
       if (info && info->kind == store::file_kind::regular && info->size == m.size && info->mtime_ns == m.mtime_ns)
         return s.send(wire::put_ready{m.id, 0, true, 0, {}});
     }
+    take_over(*path, s);
     auto file = root.open_partial(*path);
     if (!file) return reply_error(s, m.id, file.err());
     upload up{m.id, *path, std::move(*file), m.size, m.mtime_ns, m.mode & 0777, 0, 0, false, {}, 0, mono_now()};
@@ -210,6 +238,7 @@ struct file_server::impl {
     if (auto r = up.file.truncate(kept * limits::block_size); !r) return reply_error(s, m.id, r.err());
     const auto prefix = crypto::prefix_hash(up.hashes, kept);
     const auto transfer = st.next_transfer++;
+    writers[*path] = writer{s.id(), transfer, s.peer().key};
     st.uploads.emplace(transfer, std::move(up));
     return s.send(wire::put_ready{m.id, transfer, false, kept, prefix});
   }
@@ -217,6 +246,7 @@ struct file_server::impl {
   status fail_upload(session::session_ref& s, session_state& st, std::map<std::uint32_t, upload>::iterator it,
                      const error& e, bool discard) {
     const auto id = it->second.begin_id;
+    release_writer(it->second.target, s.id());
     if (discard) (void)it->second.file.discard();
     log::warn(who(s) + ": push " + escape_for_log(it->second.target.str()) + " failed: " + e.message);
     st.uploads.erase(it);
@@ -267,6 +297,7 @@ struct file_server::impl {
               std::to_string(up.bytes_received) + " sent, " + std::to_string(up.kept_blocks * limits::block_size) +
               " kept) in " + std::to_string(secs) + " s, " + format_rate(up.bytes_received, secs));
     const auto id = m.id;
+    release_writer(up.target, s.id());
     st.uploads.erase(it);
     return s.send(wire::ok{id});
   }
@@ -357,6 +388,7 @@ void file_server::on_close(session::session_ref& s, const error* why) {
             std::to_string(st.bytes_out) + " bytes out, " + std::to_string(secs) + " s, " +
             format_rate(st.bytes_in + st.bytes_out, secs) + (why ? ", " + why->message : std::string{}) +
             (st.uploads.empty() ? "" : ", " + std::to_string(st.uploads.size()) + " partial uploads kept"));
+  for (const auto& [transfer, up] : st.uploads) m_impl->release_writer(up.target, s.id());
   m_impl->sessions.erase(it);
 }
 

@@ -6,7 +6,7 @@
 namespace ftsync {
 namespace {
 
-constexpr std::array<std::pair<errc, std::string_view>, 33> k_names{{
+constexpr std::array<std::pair<errc, std::string_view>, 32> k_names{{
     {errc::ok, "ok"},
     {errc::invalid_argument, "invalid_argument"},
     {errc::bad_path, "bad_path"},
