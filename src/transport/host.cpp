@@ -196,6 +196,12 @@ struct host::impl {
         c->connected = true;
         c->knock_key.reset();
         enet_peer_timeout(ev.peer, k_peer_timeout_limit, k_peer_timeout_ms, k_peer_timeout_ms);
+        // ENet's throttle shrinks the 64 KiB window whenever the RTT rises
+        // above its mean, which a receiver busy hashing and writing a block
+        // causes on every message; the window then never reopens on
+        // loopback. Keep it fully open: ftsync bounds what it queues itself.
+        enet_peer_throttle_configure(ev.peer, ENET_PEER_PACKET_THROTTLE_INTERVAL, 0, 0);
+        ev.peer->packetThrottle = ENET_PEER_PACKET_THROTTLE_SCALE;
         return event{event_kind::connected, c->id, {}};
       case ENET_EVENT_TYPE_RECEIVE: {
         event out{event_kind::received, c != nullptr ? c->id : 0, {}};
@@ -467,6 +473,14 @@ std::optional<event> host::poll(std::chrono::milliseconds timeout) {
     // rc < 0: a receive error, e.g. a datagram larger than ENet's 4096-byte
     // buffer (MSG_TRUNC), which ENet has already consumed; keep going.
     if (rc > 0) {
+      // enet_host_service returns a queued event before it sends anything,
+      // so while events keep arriving no acknowledgement leaves and the
+      // sender's 64 KiB window stalls. Flushing here sends the acks (and
+      // our queued data) once per delivered message.
+      if (ev.type == ENET_EVENT_TYPE_RECEIVE) {
+        enet_host_flush(im.enet);
+        im.harvest_counters();
+      }
       if (auto e = im.translate(ev)) return e;
     }
   }

@@ -121,6 +121,7 @@ TEST_CASE("an untrusted client is refused with a message on both sides, before a
   fixture f;
   auto c = f.connect(f.stranger, f.server_id.key());
   REQUIRE_FALSE(c.ok());
+  INFO(c.err().message);
   CHECK(c.code() == errc::untrusted_peer);
   CHECK(c.err().remote);
   CHECK(c.err().message.find(crypto::format_id(f.stranger.key())) != std::string::npos);
