@@ -1,0 +1,162 @@
+#include "cli/config.hpp"
+
+#include <ftsync/util/log.hpp>
+
+#include <toml++/toml.h>
+
+#include <cerrno>
+#include <cmath>
+#include <cstdlib>
+#include <cstring>
+#include <fstream>
+#include <sstream>
+
+namespace ftsync::cli {
+namespace {
+
+// Config files are a few hundred bytes; 1 MiB bounds a mistaken --config
+// pointing at a large file.
+constexpr std::size_t k_max_config_bytes = 1024 * 1024;
+// A year: large enough for any real timeout, small enough that converting
+// to milliseconds cannot overflow.
+constexpr double k_max_seconds = 365.0 * 24 * 3600;
+
+std::string where(const std::string& source, const toml::source_region& r) {
+  return source + ":" + std::to_string(r.begin.line) + ":" + std::to_string(r.begin.column);
+}
+
+result<std::string> get_string(const toml::node& n, const std::string& source, const std::string& key) {
+  if (auto s = n.value<std::string>(); s && n.is_string()) return *s;
+  return make_error(errc::invalid_argument, where(source, n.source()) + ": " + key + " must be a string");
+}
+
+result<double> get_seconds(const toml::node& n, const std::string& source, const std::string& key) {
+  std::optional<double> v;
+  if (n.is_integer()) v = static_cast<double>(*n.value<std::int64_t>());
+  else if (n.is_floating_point()) v = *n.value<double>();
+  if (!v || !valid_seconds(*v))
+    return make_error(errc::invalid_argument, where(source, n.source()) + ": " + key +
+                                                  " must be a positive number of seconds (at most a year)");
+  return *v;
+}
+
+}  // namespace
+
+bool valid_seconds(double s) noexcept { return std::isfinite(s) && s > 0 && s <= k_max_seconds; }
+
+result<double> parse_seconds(std::string_view text) {
+  const std::string s(text);
+  if (s.empty() || std::isspace(static_cast<unsigned char>(s.front())))
+    return make_error(errc::invalid_argument, "expected a number of seconds, not '" + escape_for_log(s) + "'");
+  char* end = nullptr;
+  errno = 0;
+  const double v = std::strtod(s.c_str(), &end);
+  if (errno != 0 || end != s.c_str() + s.size() || !valid_seconds(v))
+    return make_error(errc::invalid_argument, "expected a positive number of seconds (at most a year), not '" +
+                                                  escape_for_log(s) + "'");
+  return v;
+}
+
+result<config_contents> parse_config(std::string_view text, const std::string& source) {
+  toml::table table;
+  try {
+    table = toml::parse(text, source);
+  } catch (const toml::parse_error& e) {
+    return make_error(errc::invalid_argument,
+                      where(source, e.source()) + ": " + std::string(e.description()));
+  }
+  config_contents out;
+  for (auto&& [key, node] : table) {
+    const std::string section(key.str());
+    if (section != "serve" && section != "client") {
+      out.warnings.push_back(where(source, key.source()) + ": unknown key '" + escape_for_log(section) +
+                             "' (ignored)");
+      continue;
+    }
+    const toml::table* t = node.as_table();
+    if (t == nullptr)
+      return make_error(errc::invalid_argument, where(source, node.source()) + ": '" + section +
+                                                    "' must be a table ([" + section + "])");
+    for (auto&& [k, v] : *t) {
+      const std::string name = section + "." + std::string(k.str());
+      if (name == "serve.listen") {
+        auto s = get_string(v, source, name);
+        if (!s) return std::move(s).err();
+        out.values.listen = std::move(*s);
+      } else if (name == "serve.root") {
+        auto s = get_string(v, source, name);
+        if (!s) return std::move(s).err();
+        out.values.root = std::move(*s);
+      } else if (name == "serve.name") {
+        auto s = get_string(v, source, name);
+        if (!s) return std::move(s).err();
+        out.values.name = std::move(*s);
+      } else if (name == "serve.idle_timeout") {
+        auto s = get_seconds(v, source, name);
+        if (!s) return std::move(s).err();
+        out.values.idle_timeout_s = *s;
+      } else if (name == "client.connect_timeout") {
+        auto s = get_seconds(v, source, name);
+        if (!s) return std::move(s).err();
+        out.values.connect_timeout_s = *s;
+      } else {
+        out.warnings.push_back(where(source, k.source()) + ": unknown key '" + escape_for_log(name) +
+                               "' (ignored)");
+      }
+    }
+  }
+  return out;
+}
+
+result<config_contents> load_config(const std::filesystem::path& file, bool must_exist) {
+  const std::string shown = escape_for_log(file.string());
+  std::error_code ec;
+  const auto st = std::filesystem::status(file, ec);
+  if (ec || !std::filesystem::exists(st)) {
+    if (!must_exist && (ec == std::errc::no_such_file_or_directory || !ec)) return config_contents{};
+    return make_error(errc::not_found, "cannot read config file " + shown + ": " +
+                                           (ec ? ec.message() : std::string("no such file")));
+  }
+  if (!std::filesystem::is_regular_file(st))
+    return make_error(errc::invalid_argument, "config file " + shown + " is not a regular file");
+  if (std::filesystem::file_size(file, ec) > k_max_config_bytes)
+    return make_error(errc::invalid_argument, "config file " + shown + " is larger than 1 MiB");
+  std::ifstream in(file, std::ios::binary);
+  if (!in) return make_error(errc::io, "cannot open config file " + shown + ": " + std::strerror(errno));
+  std::ostringstream text;
+  text << in.rdbuf();
+  if (in.bad()) return make_error(errc::io, "cannot read config file " + shown);
+  return parse_config(text.str(), file.string());
+}
+
+result<settings> settings_from_env(const env_lookup& env) {
+  settings s;
+  auto text = [&](const char* name) -> std::optional<std::string> {
+    auto v = env(name);
+    if (!v || v->empty()) return std::nullopt;
+    return v;
+  };
+  s.listen = text("FTSYNC_LISTEN");
+  s.root = text("FTSYNC_ROOT");
+  s.name = text("FTSYNC_NAME");
+  for (auto [name, slot] : {std::pair{"FTSYNC_IDLE_TIMEOUT", &s.idle_timeout_s},
+                            std::pair{"FTSYNC_CONNECT_TIMEOUT", &s.connect_timeout_s}}) {
+    if (auto v = text(name)) {
+      auto secs = parse_seconds(*v);
+      if (!secs) return make_error(errc::invalid_argument, std::string(name) + ": " + secs.err().message);
+      *slot = *secs;
+    }
+  }
+  return s;
+}
+
+settings overlay(settings lower, const settings& higher) {
+  if (higher.listen) lower.listen = higher.listen;
+  if (higher.root) lower.root = higher.root;
+  if (higher.name) lower.name = higher.name;
+  if (higher.idle_timeout_s) lower.idle_timeout_s = higher.idle_timeout_s;
+  if (higher.connect_timeout_s) lower.connect_timeout_s = higher.connect_timeout_s;
+  return lower;
+}
+
+}  // namespace ftsync::cli

@@ -1,0 +1,193 @@
+#include "cli/config.hpp"
+#include "cli/paths.hpp"
+
+#include <doctest/doctest.h>
+
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <map>
+
+namespace fs = std::filesystem;
+using ftsync::errc;
+using namespace ftsync::cli;
+
+namespace {
+
+env_lookup fake_env(std::map<std::string, std::string> vars) {
+  return [vars](const char* name) -> std::optional<std::string> {
+    auto it = vars.find(name);
+    if (it == vars.end()) return std::nullopt;
+    return it->second;
+  };
+}
+
+struct temp_dir {
+  fs::path path;
+  temp_dir() {
+    std::string tmpl = (fs::temp_directory_path() / "ftsync-cli-XXXXXX").string();
+    REQUIRE(::mkdtemp(tmpl.data()) != nullptr);
+    path = tmpl;
+  }
+  ~temp_dir() {
+    std::error_code ec;
+    fs::permissions(path, fs::perms::owner_all, fs::perm_options::add, ec);
+    fs::remove_all(path, ec);
+  }
+};
+
+}  // namespace
+
+TEST_CASE("config.toml: every key, types checked") {
+  auto c = parse_config(R"(
+[serve]
+listen = "127.0.0.1:9000"
+root = "/srv/share"
+idle_timeout = 60
+name = "nas"
+[client]
+connect_timeout = 2.5
+)",
+                        "config.toml");
+  REQUIRE(c.ok());
+  CHECK(c->warnings.empty());
+  CHECK(c->values.listen == "127.0.0.1:9000");
+  CHECK(c->values.root == "/srv/share");
+  CHECK(c->values.idle_timeout_s == doctest::Approx(60));
+  CHECK(c->values.name == "nas");
+  CHECK(c->values.connect_timeout_s == doctest::Approx(2.5));
+
+  auto empty = parse_config("", "x");
+  REQUIRE(empty.ok());
+  CHECK_FALSE(empty->values.listen.has_value());
+}
+
+TEST_CASE("config.toml: unknown keys warn with their position, bad values and syntax fail") {
+  auto c = parse_config("[serve]\nlisten = \"h:1\"\ncolour = true\n[sync]\nx = 1\n", "cfg");
+  REQUIRE(c.ok());
+  REQUIRE(c->warnings.size() == 2);
+  CHECK(c->warnings[0].find("cfg:3:1") == 0);
+  CHECK(c->warnings[0].find("serve.colour") != std::string::npos);
+  CHECK(c->warnings[1].find("'sync'") != std::string::npos);
+  CHECK(c->values.listen == "h:1");
+
+  struct row {
+    const char* text;
+    const char* where;
+  };
+  const row rows[] = {
+      {"[serve]\nidle_timeout = \"60\"\n", "cfg:2:"},
+      {"[serve]\nidle_timeout = 0\n", "cfg:2:"},
+      {"[serve]\nidle_timeout = -5\n", "cfg:2:"},
+      {"[serve]\nidle_timeout = nan\n", "cfg:2:"},
+      {"[serve]\nidle_timeout = 1e12\n", "cfg:2:"},
+      {"[serve]\nlisten = 47800\n", "cfg:2:"},
+      {"[client]\nconnect_timeout = true\n", "cfg:2:"},
+      {"serve = 1\n", "cfg:1:"},
+      {"[serve\nlisten = \"x\"\n", "cfg:1:"},
+      {"[serve]\nlisten = \"a\"\nlisten = \"b\"\n", "cfg:3:"},
+  };
+  for (const auto& r : rows) {
+    auto bad = parse_config(r.text, "cfg");
+    CHECK_MESSAGE(bad.code() == errc::invalid_argument, r.text);
+    if (!bad.ok()) CHECK_MESSAGE(bad.err().message.find(r.where) == 0, bad.err().message);
+  }
+}
+
+TEST_CASE("config file on disk: missing is empty unless named explicitly") {
+  temp_dir dir;
+  auto none = load_config(dir.path / "config.toml", false);
+  REQUIRE(none.ok());
+  CHECK_FALSE(none->values.root.has_value());
+  CHECK(load_config(dir.path / "config.toml", true).code() == errc::not_found);
+  {
+    std::ofstream out(dir.path / "config.toml");
+    out << "[serve]\nroot = \"/data\"\n";
+  }
+  auto some = load_config(dir.path / "config.toml", true);
+  REQUIRE(some.ok());
+  CHECK(some->values.root == "/data");
+  CHECK_FALSE(load_config(dir.path, true).ok());  // a directory
+}
+
+TEST_CASE("precedence: flags > FTSYNC_* > config file > defaults") {
+  settings file;
+  file.listen = "file:1";
+  file.root = "/file";
+  file.idle_timeout_s = 10;
+  auto env = settings_from_env(fake_env({{"FTSYNC_LISTEN", "env:2"}, {"FTSYNC_IDLE_TIMEOUT", "20"},
+                                         {"FTSYNC_ROOT", ""}, {"FTSYNC_CONNECT_TIMEOUT", "0.25"}}));
+  REQUIRE(env.ok());
+  CHECK_FALSE(env->root.has_value());  // empty counts as unset
+  settings flags;
+  flags.idle_timeout_s = 30;
+  const settings s = overlay(overlay(file, *env), flags);
+  CHECK(s.listen == "env:2");
+  CHECK(s.root == "/file");
+  CHECK(s.idle_timeout_s == doctest::Approx(30));
+  CHECK(s.connect_timeout_s == doctest::Approx(0.25));
+  CHECK_FALSE(s.name.has_value());
+
+  CHECK(settings_from_env(fake_env({{"FTSYNC_IDLE_TIMEOUT", "abc"}})).code() == errc::invalid_argument);
+  CHECK(settings_from_env(fake_env({{"FTSYNC_CONNECT_TIMEOUT", "-1"}})).code() == errc::invalid_argument);
+  CHECK(settings_from_env(fake_env({{"FTSYNC_CONNECT_TIMEOUT", "5s"}})).code() == errc::invalid_argument);
+}
+
+TEST_CASE("parse_seconds") {
+  CHECK(parse_seconds("30").value() == doctest::Approx(30));
+  CHECK(parse_seconds("0.5").value() == doctest::Approx(0.5));
+  for (const char* bad : {"", "0", "-1", " 5", "5 ", "inf", "nan", "1e9", "abc", "0x"})
+    CHECK_MESSAGE(parse_seconds(bad).code() == errc::invalid_argument, bad);
+}
+
+TEST_CASE("XDG directories") {
+  auto p = resolve_paths(fake_env({{"HOME", "/home/u"}}));
+  REQUIRE(p.ok());
+  CHECK(p->config_dir == "/home/u/.config/ftsync");
+  CHECK(p->state_dir == "/home/u/.local/state/ftsync");
+  CHECK(p->identity() == "/home/u/.config/ftsync/identity");
+  CHECK(p->peers() == "/home/u/.config/ftsync/peers");
+  CHECK(p->config_file() == "/home/u/.config/ftsync/config.toml");
+
+  auto x = resolve_paths(fake_env({{"HOME", "/home/u"}, {"XDG_CONFIG_HOME", "/c"}, {"XDG_STATE_HOME", "/s"}}));
+  REQUIRE(x.ok());
+  CHECK(x->config_dir == "/c/ftsync");
+  CHECK(x->state_dir == "/s/ftsync");
+
+  // Relative XDG values are invalid per the spec and ignored.
+  auto rel = resolve_paths(fake_env({{"HOME", "/home/u"}, {"XDG_CONFIG_HOME", "rel"}}));
+  REQUIRE(rel.ok());
+  CHECK(rel->config_dir == "/home/u/.config/ftsync");
+
+  CHECK(resolve_paths(fake_env({})).code() == errc::invalid_argument);
+  CHECK(resolve_paths(fake_env({{"HOME", "relative"}})).code() == errc::invalid_argument);
+}
+
+TEST_CASE("the config dir is created 0700 and refused when others could write it") {
+  temp_dir dir;
+  const fs::path cfg = dir.path / "a" / "b" / "ftsync";
+  REQUIRE(ensure_private_dir(cfg).ok());
+  struct stat st {};
+  REQUIRE(::stat(cfg.c_str(), &st) == 0);
+  CHECK((st.st_mode & 07777) == 0700);
+  CHECK(ensure_private_dir(cfg).ok());  // idempotent
+
+  REQUIRE(::chmod(cfg.c_str(), 0770) == 0);
+  CHECK(ensure_private_dir(cfg).code() == errc::unsafe_permissions);
+  REQUIRE(::chmod(cfg.c_str(), 0702) == 0);
+  CHECK(ensure_private_dir(cfg).code() == errc::unsafe_permissions);
+  REQUIRE(::chmod(cfg.c_str(), 0750) == 0);  // group-readable is fine, writable is not
+  CHECK(ensure_private_dir(cfg).ok());
+
+  const fs::path real = dir.path / "real";
+  fs::create_directory(real);
+  REQUIRE(::chmod(real.c_str(), 0700) == 0);
+  fs::create_directory_symlink(real, dir.path / "link");
+  CHECK(ensure_private_dir(dir.path / "link").code() == errc::unsafe_permissions);
+
+  std::ofstream(dir.path / "file") << "x";
+  CHECK(ensure_private_dir(dir.path / "file").code() == errc::not_a_directory);
+}
