@@ -1,0 +1,136 @@
+// ftsync serve --root DIR [--listen HOST:PORT] [--idle-timeout SECONDS] [--name NAME]
+#include "cli/remote_peer.hpp"
+#include "cli/signals.hpp"
+
+#include <ftsync/ops/file_server.hpp>
+#include <ftsync/session/server.hpp>
+#include <ftsync/store/root.hpp>
+#include <ftsync/util/log.hpp>
+
+#include <unistd.h>
+
+#include <chrono>
+#include <cmath>
+
+namespace ftsync::cli {
+namespace {
+
+struct serve_args {
+  std::string root;
+  std::string listen;
+  double idle_timeout_s = 0;  // 0: not given
+  std::string name;
+};
+
+std::string default_server_name() {
+  char host[256] = {};
+  if (::gethostname(host, sizeof host - 1) != 0 || host[0] == '\0') return "ftsync";
+  return host;
+}
+
+// parse_endpoint wants a port a client can connect to (1-65535); a listener
+// may also ask for port 0, "any free port" (tests run many servers at once).
+result<transport::endpoint> parse_listen(const std::string& text) {
+  if (text.size() > 2 && text.compare(text.size() - 2, 2, ":0") == 0) {
+    auto ep = transport::parse_endpoint(std::string_view(text).substr(0, text.size() - 2));
+    if (ep) ep->port = 0;
+    return ep;
+  }
+  return transport::parse_endpoint(text);
+}
+
+int run_serve(context& ctx, const serve_args& a) {
+  if (int rc = ctx.prepare_config_dir(); rc != exit_code::ok) return rc;
+  int exit = 0;
+  auto cfg = ctx.load_settings(exit);
+  if (!cfg) return exit;
+  // Flags win over FTSYNC_* and the config file (already merged in cfg).
+  settings flags;
+  if (!a.root.empty()) flags.root = a.root;
+  if (!a.listen.empty()) flags.listen = a.listen;
+  if (a.idle_timeout_s > 0) flags.idle_timeout_s = a.idle_timeout_s;
+  if (!a.name.empty()) flags.name = a.name;
+  const settings s = overlay(*cfg, flags);
+
+  if (!s.root)
+    return ctx.out.fail("", make_error(errc::invalid_argument,
+                                       "no folder to serve: pass --root DIR (or set FTSYNC_ROOT, or root in "
+                                       "[serve] of config.toml)"),
+                        exit_code::usage);
+  const std::string listen_text =
+      s.listen.value_or("0.0.0.0:" + std::to_string(limits::default_port));
+  auto listen = parse_listen(listen_text);
+  if (!listen) return ctx.out.fail(listen_text, listen.err(), exit_code::usage);
+
+  auto me = load_identity(ctx);
+  if (!me.value) return me.exit;
+  auto root = store::root::open(*s.root);
+  if (!root) return ctx.out.fail("", root.err(), phase::local);
+
+  session::server_options opts;
+  opts.listen = *listen;
+  if (s.idle_timeout_s)
+    opts.idle_timeout =
+        std::chrono::milliseconds(static_cast<std::int64_t>(std::ceil(*s.idle_timeout_s * 1000.0)));
+  opts.server_name = s.name.value_or(default_server_name());
+
+  // Re-read for every new session: trust/untrust apply without a restart.
+  auto watcher = std::make_shared<session::trust_watcher>(ctx.dirs.peers());
+  session::trust_lookup lookup = [watcher](const crypto::public_key& k) { return watcher->lookup(k); };
+
+  const std::atomic<bool>& stop = install_stop_flag();
+  auto server = session::server::start(opts, *me.value, lookup);
+  if (!server) return ctx.out.fail(listen_text, server.err(), phase::local);
+
+  const std::string root_text = root->location().string();
+  transport::endpoint bound = *listen;
+  bound.port = (*server)->port();
+  const std::string id_text = crypto::format_id(me.value->key());
+  ctx.out.emit({{"event", "listening"},
+                {"root", root_text},
+                {"address", bound.to_string()},
+                {"host", bound.host},
+                {"port", bound.port},
+                {"id", id_text},
+                {"name", opts.server_name}});
+  ctx.out.line("ftsync: serving " + root_text + " on " + bound.to_string() + " as " + id_text);
+  std::fflush(stdout);
+
+  ops::file_server handler(std::move(*root));
+  auto ran = (*server)->run(handler, stop);
+  if (!ran) return ctx.out.fail(listen_text, ran.err(), phase::local);
+  const auto c = (*server)->counters();
+  log::info("stopped: " + std::to_string(c.sessions_opened) + " sessions, " + std::to_string(c.sessions_refused) +
+            " refused, " + std::to_string(c.handshake_failures) + " failed handshakes, " +
+            std::to_string(c.protocol_errors) + " protocol errors");
+  return exit_code::ok;
+}
+
+}  // namespace
+
+command make_serve(CLI::App& parent) {
+  auto args = std::make_shared<serve_args>();
+  auto* app = parent.add_subcommand("serve", "Serve a folder to trusted peers, many at once, until SIGINT/SIGTERM");
+  app->add_option("-r,--root", args->root, "Folder to serve (must exist) [env FTSYNC_ROOT, config serve.root]")
+      ->type_name("DIR");
+  app->add_option("-l,--listen", args->listen,
+                  "Address and UDP port to listen on; port 0 picks a free one [default 0.0.0.0:47800, env "
+                  "FTSYNC_LISTEN, config serve.listen]")
+      ->type_name("HOST:PORT");
+  app->add_option("--idle-timeout", args->idle_timeout_s,
+                  "Seconds before an idle session is closed [default 300, env FTSYNC_IDLE_TIMEOUT, config "
+                  "serve.idle_timeout]")
+      ->check(CLI::Validator(
+          [](std::string& v) {
+            auto r = parse_seconds(v);
+            return r ? std::string() : r.err().message;
+          },
+          ""))
+      ->type_name("SECONDS");
+  app->add_option("--name", args->name, "Name announced to clients [default: host name, env FTSYNC_NAME]")
+      ->type_name("NAME");
+  app->footer(example_footer({"ftsync serve --root ~/shared --listen 0.0.0.0:47800"}));
+  return {app, [args](context& ctx) { return run_serve(ctx, *args); }};
+}
+
+}  // namespace ftsync::cli
