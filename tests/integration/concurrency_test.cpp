@@ -3,6 +3,8 @@
 
 #include <doctest/doctest.h>
 
+#include <signal.h>
+
 using namespace integ;
 
 TEST_CASE("eight clients push at the same time; every file arrives intact") {
@@ -47,4 +49,17 @@ TEST_CASE("eight clients push at the same time; every file arrives intact") {
   // Each session shows in the server's log with its own peer id.
   const std::string log = serve.log();
   for (const auto& c : clients) CHECK_MESSAGE(contains(log, c->id().substr(0, 8)), log);
+}
+
+TEST_CASE("SIGINT stops a server cleanly, like SIGTERM") {
+  temp_dir dir("sigint");
+  node srv(dir.path(), "srv");
+  srv.init();
+  fs::create_directories(dir / "root");
+  server serve(srv, dir / "root");
+  CHECK(serve.running());
+  ::kill(serve.pid(), SIGINT);
+  const bool ended = wait_until([&] { return !serve.running(); }, 5s);
+  CHECK_MESSAGE(ended, "serve still running 5 s after SIGINT");
+  CHECK(serve.stop(1s) == 0);
 }

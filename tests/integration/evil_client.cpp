@@ -44,9 +44,11 @@ std::string describe(const evil_outcome& o) {
   return std::string(k) + " " + std::string(ftsync::errc_name(o.code)) + " " + o.detail;
 }
 
-evil_client::evil_client(const node& server_node, std::uint16_t port)
+evil_client::evil_client(const node& server_node, std::uint16_t port, bool read_only)
     : m_me(make_identity()), m_server(parse_server(server_node)), m_port(port) {
-  auto r = server_node.ftsync({"trust", id_text(), "--name", "evil"});
+  std::vector<std::string> args{"trust", id_text(), "--name", "evil"};
+  if (read_only) args.push_back("--read-only");
+  auto r = server_node.ftsync(args);
   REQUIRE_MESSAGE(r.exit_code == 0, describe(r));
 }
 
@@ -104,6 +106,7 @@ evil_outcome evil_client::request(w::message m, std::chrono::milliseconds limit)
       out.what = evil_outcome::kind::error_reply;
       out.code = e->code;
       out.detail = e->message;
+      out.reply = reply;
       return out;
     }
     bool mine = false;
@@ -115,9 +118,48 @@ evil_outcome evil_client::request(w::message m, std::chrono::milliseconds limit)
     if (!mine) continue;
     out.what = evil_outcome::kind::success;
     out.detail = w::type_name(w::type_of(reply));
+    out.reply = reply;
     return out;
   }
   out.what = evil_outcome::kind::no_answer;
+  return out;
+}
+
+ftsync::status evil_client::send(const w::message& m) {
+  connect();
+  auto st = m_session->send(m);
+  if (!st) m_session.reset();
+  return st;
+}
+
+evil_outcome evil_client::next(std::chrono::milliseconds limit) {
+  connect();
+  evil_outcome out;
+  auto got = m_session->receive(limit);
+  if (!got) {
+    out.what = evil_outcome::kind::closed;
+    out.code = got.code();
+    out.detail = got.err().message;
+    m_session.reset();
+    return out;
+  }
+  if (!*got) return out;  // no_answer
+  const w::message& msg = **got;
+  if (auto* b = std::get_if<w::bye>(&msg)) {
+    out.what = evil_outcome::kind::closed;
+    out.detail = "bye: " + b->reason;
+    m_session.reset();
+    return out;
+  }
+  if (auto* e = std::get_if<w::error_reply>(&msg)) {
+    out.what = evil_outcome::kind::error_reply;
+    out.code = e->code;
+    out.detail = e->message;
+  } else {
+    out.what = evil_outcome::kind::success;
+    out.detail = w::type_name(w::type_of(msg));
+  }
+  out.reply = msg;
   return out;
 }
 

@@ -21,14 +21,15 @@ struct evil_outcome {
   kind what = kind::no_answer;
   ftsync::errc code = ftsync::errc::ok;  // error_reply: its code; closed/send_failed: the local error
   std::string detail;                    // message type or error text, for failure messages
+  ftsync::wire::message reply;           // success / error_reply: the message itself
 };
 std::string describe(const evil_outcome& o);
 
 class evil_client {
  public:
-  // Generates an identity and makes `server_node` trust it (as "evil"); the
-  // server listens on 127.0.0.1:port.
-  evil_client(const node& server_node, std::uint16_t port);
+  // Generates an identity and makes `server_node` trust it (as "evil",
+  // read-only when asked); the server listens on 127.0.0.1:port.
+  evil_client(const node& server_node, std::uint16_t port, bool read_only = false);
   ~evil_client();
 
   // Opens a session if none is open; REQUIREs success.
@@ -37,7 +38,15 @@ class evil_client {
   // `limit` for the answer carrying that id. A session that ends is closed
   // here and reopened by the next call.
   evil_outcome request(ftsync::wire::message m, std::chrono::milliseconds limit = 5s);
+  // Sends one message as it is (no request id is assigned).
+  ftsync::status send(const ftsync::wire::message& m);
+  // The next message from the server, whatever it is: success with the
+  // message, closed when the session ended, no_answer after `limit`.
+  evil_outcome next(std::chrono::milliseconds limit = 5s);
   std::string id_text() const;
+  // The id request() used last, and a fresh one for messages built by hand.
+  ftsync::wire::request_id last_id() const noexcept { return m_next - 1; }
+  ftsync::wire::request_id fresh_id() noexcept { return m_next++; }
 
  private:
   ftsync::crypto::identity m_me;
