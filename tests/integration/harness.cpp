@@ -228,10 +228,13 @@ env_list node::env() const {
           {"XDG_STATE_HOME", state_home().string()}};
 }
 
-run_result node::ftsync(const std::vector<std::string>& args, std::chrono::milliseconds timeout) const {
+run_result node::ftsync(const std::vector<std::string>& args, std::chrono::milliseconds timeout,
+                        const env_list& extra_env) const {
   std::vector<std::string> argv{ftsync_binary().string()};
   argv.insert(argv.end(), args.begin(), args.end());
-  return run(argv, env(), timeout);
+  env_list e = env();
+  e.insert(e.end(), extra_env.begin(), extra_env.end());
+  return run(argv, e, timeout);
 }
 
 std::string node::init() {

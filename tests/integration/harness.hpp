@@ -122,8 +122,9 @@ class node {
   fs::path config_dir() const { return config_home() / "ftsync"; }
   env_list env() const;
 
-  // ftsync <args...> as this node.
-  run_result ftsync(const std::vector<std::string>& args, std::chrono::milliseconds timeout = 60s) const;
+  // ftsync <args...> as this node; `extra_env` adds variables (FTSYNC_CONNECT_TIMEOUT...).
+  run_result ftsync(const std::vector<std::string>& args, std::chrono::milliseconds timeout = 60s,
+                    const env_list& extra_env = {}) const;
   // keygen, then id; REQUIREs both to succeed and returns the id.
   std::string init();
   // The id printed by `ftsync id` (cached after init()).

@@ -215,3 +215,21 @@ TEST_CASE("the server itself refuses every write from a read-only peer") {
   CHECK(find_partials(p.root).empty());
   CHECK(p.serve->running());
 }
+
+TEST_CASE("serve --idle-timeout closes a session that sends nothing") {
+  temp_dir dir("idle");
+  node srv(dir.path(), "srv");
+  srv.init();
+  fs::create_directories(dir / "root");
+  server serve(srv, dir / "root", 0, {"--idle-timeout", "1"});
+  evil_client evil(srv, serve.port());
+  const auto first = evil.request(w::stat_request{0, ""});
+  REQUIRE_MESSAGE(first.what == kind::success, describe(first));
+  // Idle for longer than the timeout: the server ends the session (bounded wait).
+  const auto o = evil.next(6s);
+  CHECK_MESSAGE(o.what == kind::closed, describe(o));
+  CHECK(serve.running());
+  // A new session works.
+  const auto again = evil.request(w::stat_request{0, ""});
+  CHECK_MESSAGE(again.what == kind::success, describe(again));
+}

@@ -7,6 +7,7 @@
 
 #include <signal.h>
 
+#include <sstream>
 #include <thread>
 
 using namespace integ;
@@ -14,6 +15,24 @@ using namespace integ;
 namespace {
 
 constexpr std::uint64_t k_mib = 1024 * 1024;
+
+// Peak RSS allowed for a server that received 256 MiB: its window is
+// limits::send_window_bytes (4 MiB); ASan's shadow memory and quarantine
+// (256 MiB by default) inflate it in the sanitizer build.
+#if defined(__SANITIZE_ADDRESS__)
+constexpr std::uint64_t k_rss_limit_kib = 600 * 1024;
+#else
+constexpr std::uint64_t k_rss_limit_kib = 96 * 1024;
+#endif
+
+// VmHWM of a process in KiB, 0 when unreadable.
+std::uint64_t peak_rss_kib(pid_t pid) {
+  std::istringstream in(read_text("/proc/" + std::to_string(pid) + "/status"));
+  std::string line;
+  while (std::getline(in, line))
+    if (line.rfind("VmHWM:", 0) == 0) return std::stoull(line.substr(6));
+  return 0;
+}
 
 // A background `ftsync` client of node `n` (output captured to files in its dir).
 struct background {
@@ -103,6 +122,10 @@ TEST_CASE("a push killed midway resumes; so does a pull") {
   REQUIRE(fs::exists(target_dir / "big.bin"));
   CHECK(same_content(src, target_dir / "big.bin"));
   CHECK(find_partials(target_dir).empty());
+  // Bounded memory: receiving 256 MiB must not hold the file in RAM.
+  const std::uint64_t hwm = peak_rss_kib(p.serve->pid());
+  CHECK_MESSAGE(hwm > 0, "cannot read VmHWM of the server");
+  CHECK_MESSAGE(hwm < k_rss_limit_kib, ("server peak RSS " + std::to_string(hwm / 1024) + " MiB after a 256 MiB push"));
 
   // Pull the same file, killed midway, then resumed.
   const fs::path dest = p.dir / "down";

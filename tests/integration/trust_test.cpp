@@ -89,7 +89,11 @@ TEST_CASE("a client pinning the wrong server key gives up with a key mismatch") 
   // The client believes the node at the server's address is `other`.
   cli.trust(other, "fake", serve.address());
 
-  auto ls = cli.ftsync({"ls", "fake:/"}, 40s);
+  // A 3 s connect timeout (FTSYNC_CONNECT_TIMEOUT) keeps the test short and
+  // checks the variable is honoured.
+  const env_list quick{{"FTSYNC_CONNECT_TIMEOUT", "3"}};
+  auto ls = cli.ftsync({"ls", "fake:/"}, 40s, quick);
+  CHECK_MESSAGE(ls.seconds < 8, describe(ls));
   CHECK_MESSAGE(ls.exit_code == 3, describe(ls));
   CHECK_MESSAGE(!ls.timed_out, describe(ls));
   CHECK_MESSAGE(!contains(ls.out, "visible.txt"), describe(ls));
@@ -99,7 +103,7 @@ TEST_CASE("a client pinning the wrong server key gives up with a key mismatch") 
   CHECK_MESSAGE((mentions_mismatch(ls.err) || contains(ls.err, other.id().substr(0, 8))), ("expected a peer-key-mismatch style message\n" + describe(ls)));
 
   write_text(dir / "f.txt", "f");
-  auto push = cli.ftsync({"push", (dir / "f.txt").string(), "fake:/in"}, 40s);
+  auto push = cli.ftsync({"push", (dir / "f.txt").string(), "fake:/in"}, 40s, quick);
   CHECK_MESSAGE(push.exit_code == 3, describe(push));
   CHECK(!fs::exists(root / "in"));
 }
