@@ -52,6 +52,9 @@ command make_mkdir(CLI::App& parent);
 command make_rmdir(CLI::App& parent);
 command make_rm(CLI::App& parent);
 command make_mv(CLI::App& parent);
+// Hidden (`ftsync __complete ...`): candidates for completions/; it walks
+// `parent`'s subcommands, so it is added last.
+command make_complete(CLI::App& parent);
 
 // "Example:\n  ftsync ..." footer text shared by the subcommands.
 std::string example_footer(std::initializer_list<const char*> lines);

@@ -82,7 +82,7 @@ int run(int argc, char** argv) {
   std::vector<command> commands = {make_keygen(app), make_id(app),   make_trust(app), make_untrust(app),
                                    make_peers(app),  make_serve(app), make_ping(app),  make_ls(app),
                                    make_push(app),   make_pull(app),  make_mkdir(app), make_rmdir(app),
-                                   make_rm(app),     make_mv(app)};
+                                   make_rm(app),     make_mv(app),    make_complete(app)};
 
   try {
     app.parse(argc, argv);
@@ -93,7 +93,9 @@ int run(int argc, char** argv) {
     if (!any_parsed && e.get_exit_code() != 0) {
       // CLI11 reports a mistyped command as "A subcommand is required".
       std::string names;
-      for (const auto& c : commands) names += (names.empty() ? "" : ", ") + c.app->get_name();
+      for (const auto& c : commands)
+        if (!c.app->get_group().empty())  // hidden ones (__complete) are not for people
+          names += (names.empty() ? "" : ", ") + c.app->get_name();
       const char* word = first_word(argc, argv);
       message = word != nullptr ? "unknown command '" + escape_for_log(word) + "' (commands: " + names + ")"
                                 : "a command is required: " + names;
