@@ -13,7 +13,12 @@ cleanup() {
 }
 trap cleanup EXIT
 
-step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
+# Bold headings only on a terminal, and never with NO_COLOR (no-color.org).
+if [[ -t 1 && -z ${NO_COLOR:-} && ${TERM:-} != dumb ]]; then
+  step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
+else
+  step() { printf '\n== %s\n' "$*"; }
+fi
 show() { printf '$ %s\n' "$*"; "$@"; }
 alice() { XDG_CONFIG_HOME=$work/alice/config XDG_STATE_HOME=$work/alice/state "$FTSYNC" "$@"; }
 bob() { XDG_CONFIG_HOME=$work/bob/config XDG_STATE_HOME=$work/bob/state "$FTSYNC" "$@"; }
@@ -37,6 +42,9 @@ mkdir -p "$work/alice/shared"
 alice serve --root "$work/alice/shared" --listen "127.0.0.1:$port" >"$work/serve.out" 2>"$work/serve.log" &
 server_pid=$!
 for _ in $(seq 50); do grep -q serving "$work/serve.out" 2>/dev/null && break; sleep 0.1; done
+# Say why when it did not start (e.g. the random port is taken) instead of
+# failing later at the first command.
+grep -q serving "$work/serve.out" 2>/dev/null || { cat "$work/serve.log" >&2; exit 1; }
 cat "$work/serve.out"
 
 step "bob makes some files: text, a 32 MiB binary, names with spaces and unicode"
