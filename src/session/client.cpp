@@ -70,18 +70,20 @@ result<std::unique_ptr<client>> client::connect(const transport::endpoint& to,
   if (!conn) return std::move(conn).err();
   s.conn = *conn;
 
-  // 1. Wait for the transport connection.
+  // 1. Wait for the transport connection. The server's gate only answers
+  // knocks keyed with its own id, so silence also means "not that server".
+  const auto silence = [&](errc code) {
+    return make_error(code, "no answer from " + to.to_string() + ": no ftsync server runs there, or its id is not " +
+                                crypto::format_id(expected_server) + " (a server ignores clients that expect another id)");
+  };
   const auto deadline = mono_now() + opts.connect_timeout;
   while (!s.connected) {
     const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - mono_now());
-    if (left <= 0ms)
-      return make_error(errc::timeout, "no answer from " + to.to_string() + " (is ftsync serve running there?)");
+    if (left <= 0ms) return silence(errc::timeout);
     auto ev = s.host->poll(std::min(left, 100ms));
     if (!ev || ev->conn != s.conn) continue;
     if (ev->kind == transport::event_kind::connected) s.connected = true;
-    if (ev->kind == transport::event_kind::disconnected)
-      return make_error(errc::connection_failed,
-                        "could not connect to " + to.to_string() + " (no server, or it does not know this id)");
+    if (ev->kind == transport::event_kind::disconnected) return silence(errc::connection_failed);
   }
 
   // 2. Handshake (crypto/handshake.hpp describes the pattern).
