@@ -100,6 +100,11 @@ int run(int argc, char** argv) {
       message = word != nullptr ? "unknown command '" + escape_for_log(word) + "' (commands: " + names + ")"
                                 : "a command is required: " + names;
       std::fprintf(stderr, "ftsync: %s\nRun 'ftsync --help' for usage.\n", message.c_str());
+    } else if (dynamic_cast<const CLI::CallForVersion*>(&e) != nullptr && wants_json(argc, argv)) {
+      // Scripts asking with --json get JSON here too.
+      const std::string s = json_line({{"event", "version"}, {"version", FTSYNC_VERSION}}) + "\n";
+      std::fwrite(s.data(), 1, s.size(), stdout);
+      return exit_code::ok;
     } else if (app.exit(e) == 0) {
       return exit_code::ok;  // --help, --version
     }
