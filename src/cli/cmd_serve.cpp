@@ -80,7 +80,12 @@ int run_serve(context& ctx, const serve_args& a) {
 
   const std::atomic<bool>& stop = install_stop_flag();
   auto server = session::server::start(opts, *me.value, lookup);
-  if (!server) return ctx.out.fail(listen_text, server.err(), phase::local);
+  if (!server) {
+    // The transport's message names the address. A name that does not
+    // resolve is a bad --listen value, not a failed connection.
+    const bool bad_address = server.code() == errc::connection_failed || server.code() == errc::invalid_argument;
+    return ctx.out.fail("", server.err(), bad_address ? exit_code::usage : exit_code_for(server.err(), phase::local));
+  }
 
   const std::string root_text = root->location().string();
   transport::endpoint bound = *listen;
