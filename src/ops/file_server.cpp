@@ -243,9 +243,11 @@ struct file_server::impl {
     return s.send(wire::put_ready{m.id, transfer, false, kept, prefix});
   }
 
+  // Answers the request that failed: put_commit's own id, else put_begin's
+  // (a failed block has no id of its own).
   status fail_upload(session::session_ref& s, session_state& st, std::map<std::uint32_t, upload>::iterator it,
-                     const error& e, bool discard) {
-    const auto id = it->second.begin_id;
+                     const error& e, bool discard, wire::request_id reply_to = 0) {
+    const auto id = reply_to != 0 ? reply_to : it->second.begin_id;
     release_writer(it->second.target, s.id());
     if (discard) (void)it->second.file.discard();
     log::warn(who(s) + ": push " + escape_for_log(it->second.target.str()) + " failed: " + e.message);
@@ -286,12 +288,12 @@ struct file_server::impl {
     auto& up = it->second;
     if (!up.started) up.next_index = up.kept_blocks;  // nothing sent: the kept prefix is the whole file
     if (up.next_index != block_count(up.size))
-      return fail_upload(s, st, it, make_error(errc::malformed, "commit before all blocks arrived"), false);
+      return fail_upload(s, st, it, make_error(errc::malformed, "commit before all blocks arrived"), false, m.id);
     crypto::file_hasher fh;
     for (const auto& h : up.hashes) fh.add_block(h);
     if (fh.finish(up.size) != m.file_hash)
-      return fail_upload(s, st, it, make_error(errc::hash_mismatch, "whole-file hash mismatch"), true);
-    if (auto r = up.file.commit(up.mtime_ns, up.mode); !r) return fail_upload(s, st, it, r.err(), false);
+      return fail_upload(s, st, it, make_error(errc::hash_mismatch, "whole-file hash mismatch"), true, m.id);
+    if (auto r = up.file.commit(up.mtime_ns, up.mode); !r) return fail_upload(s, st, it, r.err(), false, m.id);
     const double secs = seconds_since(up.since);
     log::info(who(s) + ": push " + escape_for_log(up.target.str()) + " " + std::to_string(up.size) + " bytes (" +
               std::to_string(up.bytes_received) + " sent, " + std::to_string(up.kept_blocks * limits::block_size) +
