@@ -67,6 +67,16 @@ void make_writable(const fs::path& root) {
   }
 }
 
+// A sanitizer report in a child's stderr fails the test even when the
+// command's exit code was as expected (a failing command aborting in ASan
+// still "fails").
+void check_sanitizer_clean(const std::string& err, const std::string& what) {
+  const bool dirty = err.find("ERROR: AddressSanitizer") != std::string::npos ||
+                     err.find("ERROR: LeakSanitizer") != std::string::npos ||
+                     err.find("runtime error:") != std::string::npos;
+  CHECK_MESSAGE(!dirty, ("sanitizer report from " + what + ":\n" + err.substr(0, 4000)));
+}
+
 }  // namespace
 
 const fs::path& ftsync_binary() {
@@ -208,6 +218,7 @@ run_result run(const std::vector<std::string>& argv, const env_list& env, std::c
   r.seconds = std::chrono::duration<double>(clock_type::now() - t0).count();
   r.out = slurp(out);
   r.err = slurp(err);
+  check_sanitizer_clean(r.err, r.command);
   std::error_code ec;
   fs::remove(out, ec);
   fs::remove(err, ec);
@@ -302,6 +313,7 @@ int server::stop(std::chrono::milliseconds grace) {
   const auto t0 = clock_type::now();
   const int raw = m_child->stop(grace);
   m_stop_seconds = std::chrono::duration<double>(clock_type::now() - t0).count();
+  check_sanitizer_clean(log(), "ftsync serve");
   int code = 0, sig = 0;
   decode_status(raw, code, sig);
   return sig ? -sig : code;
