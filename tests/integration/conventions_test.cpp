@@ -1,7 +1,8 @@
 // Output conventions every command keeps (issue 6): --json prints one JSON
 // object per line on stdout, errors included; --help works on every
 // subcommand and shows an example; --version, also as JSON; no progress bar
-// or escape codes when stdout and stderr are not terminals.
+// or escape codes when stdout and stderr are not terminals. The test names
+// have no commas, so doctest's -tc= (comma-separated) can select them.
 #include "integration/harness.hpp"
 
 #include <doctest/doctest.h>
@@ -42,7 +43,7 @@ std::vector<std::string> commands(const node& n) {
 
 }  // namespace
 
-TEST_CASE("--json: every command prints one JSON object per line, errors too") {
+TEST_CASE("--json: every command prints one JSON object per line (errors too)") {
   pair_setup p("conv-json");
   write_text(p.root / "there.txt", "there");
   write_text(p.dir / "local.txt", "local");
@@ -100,7 +101,7 @@ TEST_CASE("--json: every command prints one JSON object per line, errors too") {
   CHECK(listening.front().value("event", "") == "listening");
 }
 
-TEST_CASE("--help on every subcommand: exit 0, usage and an example; hidden helpers stay hidden") {
+TEST_CASE("--help on every subcommand: exit 0 with usage and an example; hidden helpers stay hidden") {
   temp_dir dir("conv-help");
   node n(dir.path(), "n");
   const auto names = commands(n);
@@ -122,7 +123,7 @@ TEST_CASE("--help on every subcommand: exit 0, usage and an example; hidden help
   for (const auto& c : names) CHECK_MESSAGE(contains(top.out, "  " + c + " "), c);
 }
 
-TEST_CASE("--version, as text and as JSON") {
+TEST_CASE("--version as text and as JSON") {
   temp_dir dir("conv-version");
   node n(dir.path(), "n");
   auto text = n.ftsync({"--version"});
@@ -136,7 +137,7 @@ TEST_CASE("--version, as text and as JSON") {
   CHECK("ftsync " + objs[0].value("version", "") + "\n" == text.out);
 }
 
-TEST_CASE("not a terminal: no progress bar and no escape codes, even without NO_COLOR") {
+TEST_CASE("not a terminal: no progress bar and no escape codes even without NO_COLOR") {
   pair_setup p("conv-tty");
   write_random_file(p.dir / "big.bin", 8 << 20, 6);
   write_text(p.root / "there.txt", "there");
