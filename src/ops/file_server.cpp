@@ -8,7 +8,6 @@
 #include <cstdio>
 #include <map>
 #include <optional>
-#include <type_traits>
 
 namespace ftsync::ops {
 
@@ -103,13 +102,6 @@ struct file_server::impl {
 
   status reply_error(session::session_ref& s, wire::request_id id, const error& e) {
     return s.send(wire::error_reply{id, e.code, e.message});
-  }
-
-  // Ordinary failures become an error_reply; only a failed send ends the session.
-  template <class T>
-  status answer(session::session_ref& s, wire::request_id id, result<T>&& r) {
-    if (!r) return reply_error(s, id, r.err());
-    return {};
   }
 
   status handle(session::session_ref& s, session_state& st, wire::message&& msg) {
