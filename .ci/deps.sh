@@ -3,7 +3,7 @@
 # that are missing. Needs root (or sudo) when something is missing.
 set -euo pipefail
 packages=(
-  build-essential cmake pkg-config
+  build-essential cmake ninja-build pkg-config
   libenet-dev libmsgpack-cxx-dev libsodium-dev libcli11-dev doctest-dev
   nlohmann-json3-dev libtomlplusplus-dev
   bash-completion zsh fish
