@@ -1,0 +1,165 @@
+// kill -9 at random moments (issue 5, "Faults"; research/security.md D7):
+// the sender or the receiver of a push or a pull is SIGKILLed mid-transfer
+// FTSYNC_ROBUST_KILLS times in a row (20 in quick mode, 200 in soak mode).
+// After every kill, every file at a final path on the receiver is some
+// complete version of its source (hash-equal), never a mix or a prefix; the
+// re-runs resume, and the last one completes with every file hash-equal.
+//
+// The source changes whenever the receiver has caught up, so every round
+// has something to transfer, and a partial file of an older version must
+// be recognised as stale rather than resumed into a mix.
+#include "robust/robust.hpp"
+
+#include <doctest/doctest.h>
+
+#include <signal.h>
+
+#include <random>
+#include <set>
+#include <thread>
+
+using namespace robust;
+
+namespace {
+
+constexpr std::uint64_t k_mib = 1024 * 1024;
+
+// The source tree: one large file (most kills land in it), a middle one,
+// and a directory of small ones. Every version of every file is recorded.
+struct source_tree {
+  fs::path dir;
+  std::map<std::string, std::set<std::string>> versions;  // rel path -> every digest it ever had
+  std::uint64_t generation = 0;
+
+  // Writes the files whose turn it is (all of them on generation 0) through
+  // a rename, so a reader never sees a half-written source.
+  void write(std::uint64_t seed) {
+    ++generation;
+    const bool all = generation == 1;
+    auto put = [&](const std::string& rel, std::uint64_t size) {
+      const fs::path tmp = dir.parent_path() / "staging.tmp";
+      write_random_file(tmp, size, seed * 131 + std::hash<std::string>{}(rel));
+      fs::create_directories((dir / rel).parent_path());
+      fs::rename(tmp, dir / rel);
+    };
+    if (all || generation % 2 == 0) put("big.bin", 48 * k_mib + 12345);
+    if (all || generation % 3 == 0) put("mid.bin", 3 * k_mib + 7);
+    if (all) {
+      for (int i = 0; i < 12; ++i) put("small/s" + std::to_string(i) + ".txt", 100 + i * 997);
+    } else {
+      put("small/s" + std::to_string(generation % 12) + ".txt", 200 + generation * 31);
+      if (generation % 2 == 1) put("big.bin", 48 * k_mib + 12345);
+    }
+    for (const auto& [rel, digest] : final_files(dir)) versions[rel].insert(digest);
+  }
+};
+
+// Every final file under `got` is a complete version of the same path in
+// the source; "" when so, else the offending paths.
+std::string torn_files(const source_tree& src, const fs::path& got) {
+  std::string bad;
+  for (const auto& [rel, digest] : final_files(got)) {
+    const auto it = src.versions.find(rel);
+    if (it == src.versions.end()) bad += rel + " (no such source file)\n";
+    else if (!it->second.count(digest)) bad += rel + " (content is no version of the source: torn or partial)\n";
+  }
+  return bad;
+}
+
+// Bytes the run's --json file events say were kept from a partial file.
+std::uint64_t kept_bytes(const std::string& out) {
+  std::uint64_t n = 0;
+  for (const auto& j : json_lines(out))
+    if (j.value("event", "") == "file" && j.contains("resumed_bytes") && j["resumed_bytes"].is_number_unsigned())
+      n += j["resumed_bytes"].get<std::uint64_t>();
+  return n;
+}
+
+bool caught_up(const source_tree& src, const fs::path& got) { return final_files(src.dir) == final_files(got); }
+
+struct kill_stats {
+  int kills = 0, sender = 0, receiver = 0, finished_first = 0;
+  std::uint64_t resumed_bytes = 0;  // kept from partial files by runs that completed
+};
+
+// One push (or pull) kill loop. `is_push`: the client sends; else it receives.
+void kill_loop(bool is_push, std::uint64_t seed) {
+  const int want = count("FTSYNC_ROBUST_KILLS", 20);
+  pair_setup p(is_push ? "kill-push" : "kill-pull");
+  source_tree src;
+  // Push: the client's tree is the source. Pull: the server's root is.
+  src.dir = is_push ? p.dir / "src" : p.root / "src";
+  src.write(seed);
+  const fs::path receiver = is_push ? p.root / "dst" / "src" : p.dir / "dst" / "src";
+  const std::vector<std::string> args =
+      is_push ? std::vector<std::string>{"--json", "push", src.dir.string(), "srv:/dst"}
+              : std::vector<std::string>{"--json", "pull", "srv:/src", (p.dir / "dst").string()};
+
+  std::mt19937_64 rng(seed);
+  kill_stats ks;
+  const int max_attempts = want * 3;
+  for (int attempt = 0; attempt < max_attempts && ks.kills < want; ++attempt) {
+    CAPTURE(attempt);
+    if (caught_up(src, receiver)) src.write(seed + attempt + 1);
+    const bool kill_receiver = rng() % 2 == 0;
+    const bool kill_server = is_push ? kill_receiver : !kill_receiver;
+    // 30-900 ms: from the handshake to well into the 48 MiB file.
+    const auto delay = std::chrono::milliseconds(30 + rng() % 870);
+
+    background bg(p.cli, "run" + std::to_string(attempt), args);
+    const bool ended_early = wait_until([&] { return !bg.proc->running(); }, delay, 2ms);
+    if (ended_early) {
+      ++ks.finished_first;
+      const int code = bg.wait(1s);
+      CHECK_MESSAGE(code == 0, ("an unkilled run failed\n" + bg.text()));
+      ks.resumed_bytes += kept_bytes(read_text(bg.out));
+      continue;
+    }
+    ++ks.kills;
+    (kill_receiver ? ks.receiver : ks.sender)++;
+    if (kill_server) {
+      ::kill(p.serve->pid(), SIGKILL);
+      // The client would notice only at its 30 s ENet timeout (covered by
+      // the bad-link test); killing it too keeps rounds short.
+      bg.proc->signal(SIGKILL);
+      (void)bg.wait(10s);
+      p.restart_server();
+    } else {
+      bg.proc->signal(SIGKILL);
+      REQUIRE(bg.wait(10s) != -1000);
+    }
+    const std::string torn = torn_files(src, receiver);
+    CHECK_MESSAGE(torn == "", ("after kill " + std::to_string(ks.kills) + " of the " +
+                               (kill_server ? "server" : "client") + ":\n" + torn));
+  }
+  MESSAGE((is_push ? "push" : "pull"), ": ", ks.kills, " kills (", ks.sender, " sender, ", ks.receiver,
+          " receiver), ", ks.finished_first, " runs finished before their kill, ", src.generation,
+          " source generations");
+  CHECK_MESSAGE(ks.kills == want, "could not land the requested number of kills mid-transfer");
+  CHECK(ks.sender > 0);
+  CHECK(ks.receiver > 0);
+
+  // The re-run after the last kill resumes and completes.
+  run_result last;
+  for (int i = 0; i < 3; ++i) {
+    last = p.c(args, 180s);
+    if (last.exit_code == 0) break;
+    std::this_thread::sleep_for(1s);
+  }
+  REQUIRE_MESSAGE(last.exit_code == 0, describe(last));
+  ks.resumed_bytes += kept_bytes(last.out);
+  MESSAGE("re-runs kept ", ks.resumed_bytes / 1024, " KiB from partial files instead of sending them again");
+  CHECK_MESSAGE(ks.resumed_bytes > 0, "no re-run resumed a partial file");
+  CHECK_MESSAGE(caught_up(src, receiver), "the final run did not make the receiver equal to the source");
+  CHECK_MESSAGE(torn_files(src, receiver) == "", torn_files(src, receiver));
+  const auto partials = find_partials(is_push ? p.root : p.dir / "dst");
+  CHECK_MESSAGE(partials.empty(), ("partial files left after the final, complete run: " +
+                                   (partials.empty() ? std::string() : partials.front().string())));
+  CHECK(p.serve->running());
+}
+
+}  // namespace
+
+TEST_CASE("kill -9 the sender or the receiver during push, again and again") { kill_loop(true, 501); }
+
+TEST_CASE("kill -9 the sender or the receiver during pull, again and again") { kill_loop(false, 777); }
