@@ -73,6 +73,7 @@ proxy::proxy(const fs::path& dir, std::uint16_t target_port, const faults& f) {
     argv.insert(argv.end(), {"--blackout-after-bytes", std::to_string(f.blackout_after_bytes), "--blackout-for",
                              std::to_string(f.blackout_for_s)});
   }
+  if (f.spread_sources) argv.insert(argv.end(), {"--spread-sources", "1"});
   if (!f.record.empty()) argv.insert(argv.end(), {"--record", f.record.string()});
   m_child = std::make_unique<child>(argv, env_list{}, m_out, m_err);
   std::string line;

@@ -46,6 +46,7 @@ struct faults {
   std::uint64_t seed = 1;
   int lifetime_s = 300;
   fs::path record;  // client->server datagrams, as [u32 length][bytes]
+  bool spread_sources = false;  // each client from its own 127.0.2.x address
 };
 
 // A running udp_fault_proxy in front of 127.0.0.1:target_port; stopped

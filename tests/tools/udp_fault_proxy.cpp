@@ -6,11 +6,14 @@
 //   udp_fault_proxy --target 127.0.0.1:PORT --lifetime 120 [--listen 0]
 //       [--loss 5] [--reorder 25] [--duplicate 5] [--corrupt 1] [--delay 200]
 //       [--blackout-after-bytes N | --blackout-at S] [--blackout-for 30]
-//       [--seed 1] [--record FILE] [--stats FILE]
+//       [--seed 1] [--record FILE] [--stats FILE] [--spread-sources 1]
 //
 // Percentages apply to every datagram in both directions; --delay is one-way.
 // Each client source address gets an upstream socket of its own, so the
 // target sees one distinct source per client, as it would without the proxy.
+// With --spread-sources 1 the n-th client's upstream socket is bound to
+// 127.0.2.n instead of 127.0.0.1, so clients on one machine look like
+// clients on different hosts (per-address limits apply as in the field).
 // Prints {"event":"listening","port":N} on stdout once ready; writes its
 // counters as one JSON object to --stats when it ends. It always ends by
 // itself after --lifetime seconds (at most an hour), or on SIGTERM/SIGINT.
@@ -63,6 +66,7 @@ struct options {
   std::uint64_t seed = 1;
   int lifetime_s = 0;
   std::string record_file, stats_file;
+  bool spread_sources = false;
 };
 
 struct stats {
@@ -128,6 +132,7 @@ options parse(int argc, char** argv) {
     else if (a == "--lifetime") o.lifetime_s = static_cast<int>(int_arg(v, 1, k_max_lifetime_s));
     else if (a == "--record") o.record_file = v;
     else if (a == "--stats") o.stats_file = v;
+    else if (a == "--spread-sources") o.spread_sources = int_arg(v, 0, 1) == 1;
     else usage(("unknown option " + a).c_str());
   }
   if (!have_target) usage("--target is required");
@@ -135,7 +140,8 @@ options parse(int argc, char** argv) {
   return o;
 }
 
-int udp_socket(std::uint16_t port) {
+// A UDP socket bound to 127.0.0.1:port, or to `host_ip` (host order) when set.
+int udp_socket(std::uint16_t port, std::uint32_t host_ip = INADDR_LOOPBACK) {
   const int fd = ::socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
   if (fd < 0) return -1;
   // Large buffers: the proxy must not add loss of its own under a burst.
@@ -147,7 +153,7 @@ int udp_socket(std::uint16_t port) {
     ::setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &buf, sizeof buf);
   sockaddr_in a{};
   a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  a.sin_addr.s_addr = htonl(host_ip);
   a.sin_port = htons(port);
   if (::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) {
     ::close(fd);
@@ -305,7 +311,11 @@ int main(int argc, char** argv) {
           auto it = by_source.find(key_of(from));
           if (it == by_source.end()) {
             if (by_source.size() >= k_max_clients) continue;
-            const int up = udp_socket(0);
+            // 127.0.2.1 .. 127.0.2.254, then 127.0.3.x: k_max_clients is 256.
+            const auto nth = static_cast<std::uint32_t>(by_source.size());
+            const std::uint32_t ip = o.spread_sources ? (127u << 24) | ((2u + nth / 254) << 8) | (1u + nth % 254)
+                                                      : INADDR_LOOPBACK;
+            const int up = udp_socket(0, ip);
             if (up < 0) continue;
             it = by_source.emplace(key_of(from), client{from, up}).first;
             by_fd.emplace(up, from);
