@@ -5,7 +5,7 @@ set -euo pipefail
 packages=(
   build-essential cmake ninja-build pkg-config
   libenet-dev libmsgpack-cxx-dev libsodium-dev libcli11-dev doctest-dev
-  nlohmann-json3-dev libtomlplusplus-dev
+  nlohmann-json3-dev libtomlplusplus-dev libsqlite3-dev
   bash-completion zsh fish
 )
 missing=()

@@ -107,6 +107,11 @@ result<partial_file> root::open_partial(const rel_path& target) {
 }
 
 partial_file::partial_file(std::unique_ptr<state> s) : m_state(std::move(s)) {}
+int partial_file::file_fd() const noexcept { return m_state ? m_state->file.get() : -1; }
+const std::string& partial_file::shown() const noexcept {
+  static const std::string none;
+  return m_state ? m_state->shown : none;
+}
 partial_file::partial_file(partial_file&&) noexcept = default;
 partial_file& partial_file::operator=(partial_file&&) noexcept = default;
 partial_file::~partial_file() = default;

@@ -53,6 +53,8 @@ file_info info_from_stat(const struct stat& st, std::string_view name) {
   info.size = info.kind == file_kind::regular ? static_cast<std::uint64_t>(st.st_size) : 0;
   info.mtime_ns = to_ns(st.st_mtim);
   info.mode = static_cast<std::uint32_t>(st.st_mode & 07777);
+  info.inode = static_cast<std::uint64_t>(st.st_ino);
+  info.ctime_ns = to_ns(st.st_ctim);
   return info;
 }
 

@@ -20,6 +20,7 @@
 #include <filesystem>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace ftsync::store {
@@ -32,6 +33,10 @@ struct file_info {
   std::uint64_t size = 0;
   std::int64_t mtime_ns = 0;
   std::uint32_t mode = 0;  // permission bits (st_mode & 07777)
+  // For change detection by the sync index (a file whose size, mtime, inode
+  // and ctime are unchanged is not re-read): st_ino and st_ctim.
+  std::uint64_t inode = 0;
+  std::int64_t ctime_ns = 0;
 };
 
 struct walk_entry {
@@ -74,6 +79,14 @@ class root {
   // non-empty directory; errc::invalid_argument when moving a dir into itself.
   status rename(const rel_path& from, const rel_path& to);
   status set_mtime(const rel_path& path, std::int64_t mtime_ns);
+  // chmod of a regular file or directory (mode & 07777), never through a
+  // symlink (errc::not_regular_file for one).
+  status set_mode(const rel_path& path, std::uint32_t mode);
+
+  // Reads a small file at the top of the root whose name is reserved
+  // (".ftsyncignore"): such names cannot be a rel_path. Never follows a
+  // symlink. errc::not_found when missing, errc::too_large over `max_bytes`.
+  result<std::string> read_reserved(std::string_view name, std::size_t max_bytes) const;
 
   // Opens a regular file for reading (errc::not_regular_file otherwise).
   result<reader> open_read(const rel_path& path) const;
@@ -108,6 +121,7 @@ class reader {
 
  private:
   friend class root;
+  friend class partial_file;
   reader(int fd, file_info info) : m_fd(fd), m_info(std::move(info)) {}
   int m_fd = -1;
   file_info m_info;
@@ -126,6 +140,13 @@ class partial_file {
   status truncate(std::uint64_t size);
   // errc::no_space on ENOSPC/EDQUOT.
   status write_at(std::uint64_t offset, byte_view data);
+  // Copies `length` bytes of `src` at `src_offset` to `offset` in this file
+  // (local block reuse: a chunk that already exists elsewhere in the folder
+  // is copied, not sent). Uses copy_file_range (in-kernel, reflinks on
+  // btrfs/xfs), falling back to pread/pwrite where the kernel or filesystem
+  // cannot. errc::io when src is shorter than asked.
+  status copy_from(const reader& src, std::uint64_t src_offset, std::uint64_t offset,
+                   std::uint64_t length);
   // fsync, chmod (mode & 0777), set mtime, renameat over the target (atomic:
   // readers see the old file or the new one, never a mix), fsync the directory.
   status commit(std::int64_t mtime_ns, std::uint32_t mode);
@@ -136,6 +157,8 @@ class partial_file {
   friend class root;
   struct state;
   explicit partial_file(std::unique_ptr<state> s);
+  int file_fd() const noexcept;
+  const std::string& shown() const noexcept;
   std::unique_ptr<state> m_state;
 };
 

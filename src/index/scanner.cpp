@@ -1,0 +1,272 @@
+#include <ftsync/index/scanner.hpp>
+
+#include <ftsync/store/chunker.hpp>
+#include <ftsync/util/clock.hpp>
+#include <ftsync/util/log.hpp>
+
+#include <cstring>
+#include <map>
+#include <optional>
+
+namespace ftsync::index {
+namespace {
+
+// .ftsyncignore larger than this is refused: 1 MiB is ~30k patterns.
+constexpr std::size_t k_max_ignore_bytes = 1 << 20;
+// Writes are committed in batches: one transaction per change would cost an
+// fsync each; one for a whole first scan would hold the write lock (and the
+// other process of this node) for minutes.
+constexpr std::size_t k_batch_entries = 256;
+
+std::uint64_t now_seconds(const scan_options& o) {
+  if (o.now_s != 0) return o.now_s;
+  return static_cast<std::uint64_t>(wall_now_ns() / 1'000'000'000);
+}
+
+struct pending {
+  file_entry entry;
+  std::optional<std::vector<chunk>> chunks;
+  bool stat_only = false;
+};
+
+class batch {
+ public:
+  explicit batch(database& db) : m_db(db) {}
+  status add(pending p) {
+    m_items.push_back(std::move(p));
+    if (m_items.size() >= k_batch_entries) return flush();
+    return {};
+  }
+  status flush() {
+    if (m_items.empty()) return {};
+    FTSYNC_TRY(m_db.begin());
+    for (auto& p : m_items) {
+      status st = p.stat_only ? m_db.update_stat(p.entry) : m_db.put(p.entry, p.chunks ? &*p.chunks : nullptr);
+      if (!st) {
+        m_db.rollback();
+        return st;
+      }
+    }
+    auto c = m_db.commit();
+    if (!c) {
+      m_db.rollback();
+      return c;
+    }
+    m_items.clear();
+    return {};
+  }
+
+ private:
+  database& m_db;
+  std::vector<pending> m_items;
+};
+
+struct walker {
+  const store::root& root;
+  const ignore_matcher& ignore;
+  const scan_options& opts;
+  std::map<std::string, file_entry>& known;  // by path; erased as seen
+  batch& out;
+  scan_stats& stats;
+  std::vector<rel_path> failed_dirs;
+
+  bool changed_stat(const file_entry& e, const store::file_info& i) const {
+    return e.deleted || e.kind != entry_kind::file || e.size != i.size || e.mtime_ns != i.mtime_ns ||
+           e.inode != i.inode || e.ctime_ns != i.ctime_ns;
+  }
+
+  status on_file(const rel_path& path, const store::file_info& info) {
+    ++stats.files;
+    auto it = known.find(path.str());
+    std::optional<file_entry> old;
+    if (it != known.end()) {
+      old = std::move(it->second);
+      known.erase(it);
+    }
+    if (old && !changed_stat(*old, info) && (old->mode & 07777) == (info.mode & 07777)) return {};
+    if (old && !changed_stat(*old, info)) {
+      // Only the mode changed (chmod updates ctime too, so this is rare:
+      // ctime equal means the stat fields are equal).
+      file_entry e = *old;
+      e.mode = info.mode;
+      e.version.bump(opts.me, now_seconds(opts));
+      ++stats.changed;
+      return out.add(pending{std::move(e), std::nullopt, false});
+    }
+    auto h = hash_file(root, path);
+    if (!h) {
+      if (h.code() == errc::not_found || h.code() == errc::not_regular_file || h.code() == errc::permission_denied) {
+        ++stats.skipped;
+        if (old) known.emplace(path.str(), std::move(*old));  // keep it as it was
+        return {};
+      }
+      return std::move(h).err();
+    }
+    ++stats.hashed_files;
+    stats.hashed_bytes += h->info.size;
+    file_entry e;
+    e.path = path;
+    e.kind = entry_kind::file;
+    e.size = h->info.size;
+    e.mtime_ns = h->info.mtime_ns;
+    e.mode = h->info.mode;
+    e.inode = h->info.inode;
+    e.ctime_ns = h->info.ctime_ns;
+    e.hash = h->hash;
+    if (old) {
+      e.version = old->version;
+      if (old->same_state(e)) {
+        // Touched (ctime) but the same content, mode and mtime: no new version.
+        e.sequence = old->sequence;
+        return out.add(pending{std::move(e), std::nullopt, true});
+      }
+    }
+    e.version.bump(opts.me, now_seconds(opts));
+    ++stats.changed;
+    return out.add(pending{std::move(e), std::move(h->chunks), false});
+  }
+
+  status on_dir(const rel_path& path, const store::file_info& info) {
+    ++stats.dirs;
+    auto it = known.find(path.str());
+    std::optional<file_entry> old;
+    if (it != known.end()) {
+      old = std::move(it->second);
+      known.erase(it);
+    }
+    if (old && !old->deleted && old->kind == entry_kind::directory && (old->mode & 07777) == (info.mode & 07777))
+      return {};
+    file_entry e;
+    e.path = path;
+    e.kind = entry_kind::directory;
+    e.mode = info.mode;
+    e.mtime_ns = info.mtime_ns;
+    e.inode = info.inode;
+    e.ctime_ns = info.ctime_ns;
+    if (old) e.version = old->version;
+    e.version.bump(opts.me, now_seconds(opts));
+    ++stats.changed;
+    return out.add(pending{std::move(e), std::nullopt, false});
+  }
+
+  status walk(const rel_path& dir, int depth) {
+    if (depth > 256) return {};
+    auto list = root.list(dir);
+    if (!list) {
+      if (list.code() == errc::not_found || list.code() == errc::not_a_directory ||
+          list.code() == errc::path_escapes_root || list.code() == errc::permission_denied) {
+        log::debug("scan: cannot list '" + escape_for_log(dir.str()) + "': " + list.err().message);
+        failed_dirs.push_back(dir);
+        return {};
+      }
+      return std::move(list).err();
+    }
+    for (const auto& info : *list) {
+      auto child = dir.join(info.name);
+      if (!child) continue;
+      const bool is_dir = info.kind == store::file_kind::directory;
+      if (info.kind != store::file_kind::regular && !is_dir) {
+        ++stats.skipped;  // symlinks and special files are not synced (as push/pull)
+        continue;
+      }
+      if (ignore.ignored_here(*child, is_dir)) continue;
+      if (is_dir) {
+        FTSYNC_TRY(on_dir(*child, info));
+        FTSYNC_TRY(walk(*child, depth + 1));
+      } else {
+        FTSYNC_TRY(on_file(*child, info));
+      }
+    }
+    return {};
+  }
+};
+
+}  // namespace
+
+result<hashed_file> hash_file(const store::root& root, const rel_path& path) {
+  auto r = root.open_read(path);
+  if (!r) return std::move(r).err();
+  hashed_file out;
+  out.info = r->info();
+  // A 1 MiB buffer holds several maximal chunks, so the chunker always sees
+  // chunk_max bytes (or the true end of file) without a copy per chunk.
+  bytes buf(1 << 20);
+  std::size_t have = 0, pos = 0;
+  std::uint64_t file_off = 0;  // file offset of buf[have]
+  std::uint64_t chunk_off = 0;
+  bool eof = false;
+  crypto::file_hasher fh;
+  while (true) {
+    if (!eof && have - pos < store::chunk_max) {
+      std::memmove(buf.data(), buf.data() + pos, have - pos);
+      have -= pos;
+      pos = 0;
+      auto got = r->read_at(file_off, std::span<byte>(buf.data() + have, buf.size() - have));
+      if (!got) return std::move(got).err();
+      if (*got < buf.size() - have) eof = true;
+      have += *got;
+      file_off += *got;
+    }
+    if (pos == have) break;
+    const std::size_t window = std::min(store::chunk_max, have - pos);
+    const std::size_t len = store::next_cut(byte_view(buf.data() + pos, window));
+    chunk c;
+    c.offset = chunk_off;
+    c.size = static_cast<std::uint32_t>(len);
+    c.hash = crypto::hash_block(byte_view(buf.data() + pos, len));
+    fh.add_block(c.hash);
+    out.chunks.push_back(c);
+    pos += len;
+    chunk_off += len;
+  }
+  // The size actually read wins over the size at open: a file that grew or
+  // shrank meanwhile is indexed as read, and the next scan sees its new stat.
+  out.info.size = chunk_off;
+  out.hash = fh.finish(chunk_off);
+  return out;
+}
+
+result<ignore_matcher> load_ignore(const store::root& root) {
+  auto text = root.read_reserved(".ftsyncignore", k_max_ignore_bytes);
+  if (!text) {
+    if (text.code() == errc::not_found) return ignore_matcher{};
+    return std::move(text).err();
+  }
+  return ignore_matcher::parse(*text);
+}
+
+result<scan_stats> scan(const store::root& root, database& db, const ignore_matcher& ignore,
+                        const scan_options& opts) {
+  auto all = db.all();
+  if (!all) return std::move(all).err();
+  std::map<std::string, file_entry> known;
+  for (auto& e : *all) {
+    std::string key = e.path.str();
+    known.emplace(std::move(key), std::move(e));
+  }
+  scan_stats stats;
+  batch out(db);
+  walker w{root, ignore, opts, known, out, stats, {}};
+  FTSYNC_TRY(w.walk(rel_path{}, 0));
+  // What is left was not seen: deleted, unless already a tombstone, now
+  // ignored, or beneath a directory that could not be listed.
+  for (auto& [key, e] : known) {
+    if (e.deleted) continue;
+    if (ignore.ignored(e.path, e.kind == entry_kind::directory)) continue;
+    bool unsure = false;
+    for (const auto& d : w.failed_dirs) unsure = unsure || e.path.starts_with(d);
+    if (unsure) continue;
+    e.deleted = true;
+    e.size = 0;
+    e.hash = {};
+    e.inode = 0;
+    e.ctime_ns = 0;
+    e.version.bump(opts.me, now_seconds(opts));
+    ++stats.deleted;
+    FTSYNC_TRY(out.add(pending{std::move(e), std::nullopt, false}));
+  }
+  FTSYNC_TRY(out.flush());
+  return stats;
+}
+
+}  // namespace ftsync::index

@@ -1,0 +1,310 @@
+// Version vectors, the ignore matcher, the database and the scanner.
+#include <ftsync/index/database.hpp>
+#include <ftsync/index/ignore.hpp>
+#include <ftsync/index/scanner.hpp>
+#include <ftsync/index/version_vector.hpp>
+
+#include <doctest/doctest.h>
+
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <random>
+
+using namespace ftsync;
+using namespace ftsync::index;
+namespace fs = std::filesystem;
+
+namespace {
+
+rel_path rp(const std::string& s) {
+  auto p = rel_path::parse(s);
+  REQUIRE_MESSAGE(p.ok(), s);
+  return *p;
+}
+
+struct temp {
+  fs::path dir;
+  temp() {
+    char tmpl[] = "/tmp/ftsync-index-XXXXXX";
+    REQUIRE(::mkdtemp(tmpl) != nullptr);
+    dir = tmpl;
+  }
+  ~temp() {
+    std::error_code ec;
+    fs::remove_all(dir, ec);
+  }
+};
+
+void write(const fs::path& p, const std::string& s) {
+  fs::create_directories(p.parent_path());
+  std::ofstream o(p, std::ios::binary | std::ios::trunc);
+  o << s;
+}
+
+std::string random_text(std::size_t n, unsigned seed) {
+  std::mt19937 g(seed);
+  std::string s(n, '\0');
+  for (auto& c : s) c = static_cast<char>(g());
+  return s;
+}
+
+}  // namespace
+
+TEST_CASE("version vectors: equal, ancestor, descendant, concurrent") {
+  const device_id a = 1, b = 2;
+  version_vector v0;
+  CHECK(v0.compare(v0) == ordering::equal);
+  version_vector v1 = v0;
+  v1.bump(a, 0);
+  CHECK(v1.get(a) == 1);
+  CHECK(v1.compare(v0) == ordering::descendant);
+  CHECK(v0.compare(v1) == ordering::ancestor);
+  version_vector left = v1, right = v1;
+  left.bump(a, 0);
+  right.bump(b, 0);
+  CHECK(left.compare(right) == ordering::concurrent);
+  CHECK(right.compare(left) == ordering::concurrent);
+  const auto m = left.merged(right);
+  CHECK(m.compare(left) == ordering::descendant);
+  CHECK(m.compare(right) == ordering::descendant);
+  CHECK(m.get(a) == 2);
+  CHECK(m.get(b) == 1);
+  version_vector m2 = m;
+  m2.bump(b, 5);
+  CHECK(m2.compare(left) == ordering::descendant);
+  CHECK(left.compare(m2) == ordering::ancestor);
+  // bump follows the clock when it is ahead
+  version_vector t;
+  t.bump(a, 1000);
+  CHECK(t.get(a) == 1000);
+  t.bump(a, 10);
+  CHECK(t.get(a) == 1001);
+  CHECK(m2.last_modifier() == b);
+}
+
+TEST_CASE("version vectors: encode and decode round trip, bad text refused") {
+  auto v = version_vector::from_items({{0xdeadbeefcafe, 7}, {3, 1}, {3, 5}, {9, 0}});
+  CHECK(v.items().size() == 2);
+  CHECK(v.get(3) == 5);
+  auto d = version_vector::decode(v.encode());
+  REQUIRE(d.ok());
+  CHECK(*d == v);
+  CHECK(version_vector::decode("").ok());
+  CHECK_FALSE(version_vector::decode("zz:1").ok());
+  CHECK_FALSE(version_vector::decode("1:").ok());
+  CHECK_FALSE(version_vector::decode("1").ok());
+}
+
+TEST_CASE("ignore matcher: names, globs, anchors, dir-only, ** and negation") {
+  const auto m = ignore_matcher::parse(
+      "# comment\n"
+      "\n"
+      "*.tmp\n"
+      "/build\n"
+      "cache/\n"
+      "doc/*.txt\n"
+      "**/logs/*.log\n"
+      "out/**\n"
+      "a/**/z\n"
+      "*.bak\n"
+      "!keep.bak\n"
+      "\\#hash\n"
+      "trailing   \n");
+  CHECK(m.ignored(rp("x.tmp"), false));
+  CHECK(m.ignored(rp("deep/er/x.tmp"), false));
+  CHECK_FALSE(m.ignored(rp("x.tmpl"), false));
+  CHECK(m.ignored(rp("build"), true));
+  CHECK(m.ignored(rp("build/a.o"), false));  // beneath an ignored directory
+  CHECK_FALSE(m.ignored(rp("src/build"), true));  // anchored: only at the root
+  CHECK(m.ignored(rp("cache"), true));
+  CHECK(m.ignored(rp("x/cache"), true));
+  CHECK_FALSE(m.ignored(rp("cache"), false));  // dir-only pattern, a file
+  CHECK(m.ignored(rp("doc/a.txt"), false));
+  CHECK_FALSE(m.ignored(rp("doc/sub/a.txt"), false));  // '*' does not cross '/'
+  CHECK_FALSE(m.ignored(rp("x/doc/a.txt"), false));    // middle slash anchors
+  CHECK(m.ignored(rp("logs/a.log"), false));
+  CHECK(m.ignored(rp("p/q/logs/a.log"), false));
+  CHECK_FALSE(m.ignored(rp("p/q/logs/a.txt"), false));
+  CHECK(m.ignored(rp("out/x"), false));
+  CHECK(m.ignored(rp("out/x/y"), false));
+  CHECK_FALSE(m.ignored(rp("out"), true));  // "out/**" matches inside, not out itself
+  CHECK(m.ignored(rp("a/z"), false));
+  CHECK(m.ignored(rp("a/b/c/z"), false));
+  CHECK_FALSE(m.ignored(rp("b/a/z"), false));
+  CHECK(m.ignored(rp("old.bak"), false));
+  CHECK_FALSE(m.ignored(rp("keep.bak"), false));
+  CHECK(m.ignored(rp("#hash"), false));
+  CHECK(m.ignored(rp("trailing"), false));
+  CHECK_FALSE(m.ignored(rp("plain.txt"), false));
+}
+
+TEST_CASE("ignore matcher: a file beneath an excluded directory cannot be re-included") {
+  const auto m = ignore_matcher::parse("secret/\n!secret/ok.txt\n*.log\n!important.log\n");
+  CHECK(m.ignored(rp("secret/ok.txt"), false));
+  CHECK(m.ignored(rp("x.log"), false));
+  CHECK_FALSE(m.ignored(rp("important.log"), false));
+  CHECK_FALSE(m.ignored(rp("sub/important.log"), false));
+  const auto empty = ignore_matcher::parse("");
+  CHECK(empty.empty());
+  CHECK_FALSE(empty.ignored(rp("anything"), false));
+}
+
+TEST_CASE("conflict names follow NAME.sync-conflict-YYYYMMDD-HHMMSS-PEERID.EXT") {
+  // 2021-01-02 03:04:05 UTC
+  CHECK(conflict_name("report.txt", 1609556645, "ABCDEFGH") == "report.sync-conflict-20210102-030405-ABCDEFGH.txt");
+  CHECK(conflict_name("noext", 1609556645, "P") == "noext.sync-conflict-20210102-030405-P");
+  CHECK(conflict_name(".bashrc", 1609556645, "P") == ".bashrc.sync-conflict-20210102-030405-P");
+  CHECK(conflict_name("a.tar.gz", 1609556645, "P") == "a.tar.sync-conflict-20210102-030405-P.gz");
+  CHECK(conflict_name(std::string(250, 'x') + ".txt", 0, "PEER").size() == 255);
+}
+
+TEST_CASE("database: entries, sequences, chunks, tombstones, peers survive a reopen") {
+  temp t;
+  const auto file = t.dir / "index.db";
+  std::uint64_t id = 0;
+  {
+    auto db = database::open(file);
+    REQUIRE_MESSAGE(db.ok(), db.err().message);
+    id = db->index_id();
+    CHECK(id != 0);
+    CHECK(db->max_sequence().value() == 0);
+    file_entry e;
+    e.path = rp("a/b.txt");
+    e.size = 5;
+    e.mtime_ns = 123;
+    e.mode = 0644;
+    e.hash[0] = 9;
+    e.version.bump(42, 0);
+    std::vector<chunk> chunks = {{0, 3, {}}, {3, 2, {}}};
+    chunks[0].hash[0] = 1;
+    chunks[1].hash[0] = 2;
+    REQUIRE(db->put(e, &chunks).ok());
+    CHECK(e.sequence == 1);
+    file_entry d;
+    d.path = rp("a");
+    d.kind = entry_kind::directory;
+    REQUIRE(db->put(d).ok());
+    CHECK(d.sequence == 2);
+    REQUIRE(db->set_peer("peer1", peer_state{77, 5}).ok());
+    REQUIRE(db->put_remote("peer1", e).ok());
+  }
+  auto db = database::open(file);
+  REQUIRE(db.ok());
+  CHECK(db->index_id() == id);
+  CHECK(db->max_sequence().value() == 2);
+  auto e = db->get(rp("a/b.txt"));
+  REQUIRE(e.ok());
+  REQUIRE(e->has_value());
+  CHECK((*e)->size == 5);
+  CHECK((*e)->version.get(42) == 1);
+  auto ch = db->chunks(rp("a/b.txt"));
+  REQUIRE(ch.ok());
+  REQUIRE(ch->size() == 2);
+  CHECK((*ch)[1].offset == 3);
+  crypto::digest h{};
+  h[0] = 2;
+  auto where = db->find_chunk(h, 4);
+  REQUIRE(where.ok());
+  REQUIRE(where->size() == 1);
+  CHECK(where->front().path == rp("a/b.txt"));
+  CHECK(where->front().offset == 3);
+  auto since = db->changed_since(1, 10);
+  REQUIRE(since.ok());
+  REQUIRE(since->size() == 1);
+  CHECK(since->front().path == rp("a"));
+  // A tombstone drops the chunk list.
+  file_entry dead = **e;
+  dead.deleted = true;
+  REQUIRE(db->put(dead).ok());
+  CHECK(db->chunks(rp("a/b.txt"))->empty());
+  CHECK(db->peer("peer1")->index_id == 77);
+  CHECK(db->peer("nobody")->index_id == 0);
+  CHECK(db->remote_all("peer1")->size() == 1);
+  REQUIRE(db->clear_remote("peer1").ok());
+  CHECK(db->remote_all("peer1")->empty());
+}
+
+TEST_CASE("scanner: finds new, changed and deleted files; an unchanged rescan reads nothing") {
+  temp t;
+  const fs::path folder = t.dir / "folder";
+  fs::create_directories(folder / "sub" / "deeper");
+  write(folder / "a.txt", "hello");
+  write(folder / "sub" / "b.bin", random_text(300000, 1));
+  write(folder / "sub" / "deeper" / "c.txt", "c");
+  write(folder / "skip.tmp", "ignored");
+  write(folder / ".ftsyncignore", "*.tmp\n");
+  fs::create_symlink("a.txt", folder / "link");
+  auto root = store::root::open(folder);
+  REQUIRE(root.ok());
+  auto db = database::open(t.dir / "index.db");
+  REQUIRE(db.ok());
+  auto ign = load_ignore(*root);
+  REQUIRE(ign.ok());
+  scan_options o;
+  o.me = 7;
+
+  auto s1 = scan(*root, *db, *ign, o);
+  REQUIRE_MESSAGE(s1.ok(), s1.err().message);
+  CHECK(s1->files == 3);
+  CHECK(s1->dirs == 2);
+  CHECK(s1->hashed_files == 3);
+  CHECK(s1->changed == 5);
+  CHECK(s1->skipped == 1);  // the symlink
+  CHECK(db->get(rp("skip.tmp"))->has_value() == false);
+  auto b = db->get(rp("sub/b.bin"));
+  REQUIRE(b->has_value());
+  CHECK((*b)->size == 300000);
+  const auto chunks = db->chunks(rp("sub/b.bin")).value();
+  CHECK(chunks.size() >= 3);  // 300 kB in chunks of at most 128 KiB
+  CHECK(file_hash_of(chunks, 300000) == (*b)->hash);
+
+  // Restart on an unchanged tree: no file is read.
+  auto s2 = scan(*root, *db, *ign, o);
+  REQUIRE(s2.ok());
+  CHECK(s2->hashed_files == 0);
+  CHECK(s2->hashed_bytes == 0);
+  CHECK(s2->changed == 0);
+  CHECK(s2->deleted == 0);
+  const auto seq_before = db->max_sequence().value();
+
+  // Reopen the database (a restart) and scan again: still nothing read.
+  {
+    auto db2 = database::open(t.dir / "index.db");
+    REQUIRE(db2.ok());
+    auto s3 = scan(*root, *db2, *ign, o);
+    REQUIRE(s3.ok());
+    CHECK(s3->hashed_files == 0);
+    CHECK(db2->max_sequence().value() == seq_before);
+  }
+
+  // Edit one file, delete another, chmod a third: exactly those change.
+  write(folder / "a.txt", "hello, world");
+  fs::remove(folder / "sub" / "deeper" / "c.txt");
+  ::chmod((folder / "sub" / "b.bin").c_str(), 0600);
+  auto s4 = scan(*root, *db, *ign, o);
+  REQUIRE(s4.ok());
+  CHECK(s4->changed == 2);
+  CHECK(s4->deleted == 1);
+  CHECK(s4->hashed_files == 2);  // a.txt and the chmod'ed b.bin (its ctime moved)
+  auto c = db->get(rp("sub/deeper/c.txt"));
+  REQUIRE(c->has_value());
+  CHECK((*c)->deleted);
+  CHECK((*c)->version.get(7) >= 2);
+  auto a = db->get(rp("a.txt"));
+  CHECK((*a)->size == 12);
+  CHECK((*a)->version.get(7) >= 2);
+  CHECK(((*db->get(rp("sub/b.bin")))->mode & 0777) == 0600);
+
+  // Touching a file (new mtime, same content) is a new version (mtime syncs),
+  // but a file whose ctime alone moved (same content and mtime) is not.
+  const auto seq2 = db->max_sequence().value();
+  ::chmod((folder / "a.txt").c_str(), 0644);  // same mode again: ctime moves only
+  auto s5 = scan(*root, *db, *ign, o);
+  REQUIRE(s5.ok());
+  CHECK(s5->changed == 0);
+  CHECK(s5->hashed_files == 1);
+  CHECK(db->max_sequence().value() == seq2);
+}
