@@ -82,21 +82,27 @@ void pack(packer& pk, entry_kind kind) {
   pk.pack_uint8(
       v <= static_cast<std::uint8_t>(entry_kind::other) ? v : static_cast<std::uint8_t>(entry_kind::other));
 }
-void pack(packer& pk, const entry& e);
-void pack(packer& pk, const std::vector<entry>& entries);
+template <class R>
+  requires schema::is_record_v<R>
+void pack(packer& pk, const R& r);
+template <class T>
+void pack(packer& pk, const std::vector<T>& items);
 
 template <class S>
 void pack_fields(packer& pk, const S& s) {
   std::apply([&pk](const auto&... f) { (pack(pk, f), ...); }, schema::fields(s));
 }
 
-void pack(packer& pk, const entry& e) {
-  pk.pack_array(schema::field_count<entry>);
-  pack_fields(pk, e);
+template <class R>
+  requires schema::is_record_v<R>
+void pack(packer& pk, const R& r) {
+  pk.pack_array(schema::field_count<R>);
+  pack_fields(pk, r);
 }
-void pack(packer& pk, const std::vector<entry>& entries) {
-  pk.pack_array(length32(entries.size()));
-  for (const auto& e : entries) pack(pk, e);
+template <class T>
+void pack(packer& pk, const std::vector<T>& items) {
+  pk.pack_array(length32(items.size()));
+  for (const auto& e : items) pack(pk, e);
 }
 
 // Upper bound of the encoded size, so encode_into reserves once instead of
@@ -104,15 +110,20 @@ void pack(packer& pk, const std::vector<entry>& entries) {
 template <class S>
 std::size_t size_hint(const S& s);
 
+template <class T>
+inline constexpr bool is_vector_v = false;
+template <class T>
+inline constexpr bool is_vector_v<std::vector<T>> = true;
+
 template <class F>
 std::size_t field_hint(const F& f) {
   if constexpr (std::is_same_v<F, std::string> || std::is_same_v<F, bytes>) {
     return 5 + f.size();
-  } else if constexpr (std::is_same_v<F, entry>) {
+  } else if constexpr (schema::is_record_v<F>) {
     return size_hint(f);
-  } else if constexpr (std::is_same_v<F, std::vector<entry>>) {
+  } else if constexpr (is_vector_v<F>) {
     std::size_t n = 5;
-    for (const auto& e : f) n += size_hint(e);
+    for (const auto& e : f) n += field_hint(e);
     return n;
   } else {
     return 9 + sizeof(F);  // any int (<= 9 bytes) or a bin header plus a fixed array
@@ -200,8 +211,11 @@ problem read(const object& o, entry_kind& out) {
   out = static_cast<entry_kind>(v);
   return nullptr;
 }
-problem read(const object& o, entry& out);
-problem read(const object& o, std::vector<entry>& out);
+template <class R>
+  requires schema::is_record_v<R>
+problem read(const object& o, R& out);
+template <class T>
+problem read(const object& o, std::vector<T>& out);
 
 // Reads fields of `s` from items[0..]; on failure `at` is the failing field.
 template <class S>
@@ -215,14 +229,18 @@ problem read_fields(const object* items, S& s, std::size_t& at) {
   return p;
 }
 
-problem read(const object& o, entry& out) {
-  if (o.type != mtype::ARRAY) return "entry is not an array";
-  if (o.via.array.size != schema::field_count<entry>) return "entry has the wrong field count";
+template <class R>
+  requires schema::is_record_v<R>
+problem read(const object& o, R& out) {
+  if (o.type != mtype::ARRAY) return std::is_same_v<R, entry> ? "entry is not an array" : "record is not an array";
+  if (o.via.array.size != schema::field_count<R>)
+    return std::is_same_v<R, entry> ? "entry has the wrong field count" : "record has the wrong field count";
   std::size_t at = 0;
   return read_fields(o.via.array.ptr, out, at);
 }
-problem read(const object& o, std::vector<entry>& out) {
-  if (o.type != mtype::ARRAY) return "expected an array of entries";
+template <class T>
+problem read(const object& o, std::vector<T>& out) {
+  if (o.type != mtype::ARRAY) return std::is_same_v<T, entry> ? "expected an array of entries" : "expected an array";
   // size <= decode_limits::max_array, enforced by unpack_limit already.
   out.reserve(o.via.array.size);
   for (std::uint32_t i = 0; i < o.via.array.size; ++i)

@@ -68,6 +68,30 @@ const char* type_name(msg_type t) noexcept {
       return "get_close";
     case msg_type::bye:
       return "bye";
+    case msg_type::sync_index_request:
+      return "sync_index_request";
+    case msg_type::sync_index_reply:
+      return "sync_index_reply";
+    case msg_type::sync_chunks_request:
+      return "sync_chunks_request";
+    case msg_type::sync_chunks_reply:
+      return "sync_chunks_reply";
+    case msg_type::sync_data_request:
+      return "sync_data_request";
+    case msg_type::sync_data_reply:
+      return "sync_data_reply";
+    case msg_type::sync_put:
+      return "sync_put";
+    case msg_type::sync_put_ready:
+      return "sync_put_ready";
+    case msg_type::sync_put_chunks:
+      return "sync_put_chunks";
+    case msg_type::sync_put_need:
+      return "sync_put_need";
+    case msg_type::sync_put_data:
+      return "sync_put_data";
+    case msg_type::sync_put_commit:
+      return "sync_put_commit";
   }
   // A value cast from a number no message uses (logs of hostile tags).
   return "unknown";

@@ -80,6 +80,30 @@ consteval msg_type tag_of() {
     return msg_type::get_close;
   else if constexpr (std::is_same_v<T, bye>)
     return msg_type::bye;
+  else if constexpr (std::is_same_v<T, sync_index_request>)
+    return msg_type::sync_index_request;
+  else if constexpr (std::is_same_v<T, sync_index_reply>)
+    return msg_type::sync_index_reply;
+  else if constexpr (std::is_same_v<T, sync_chunks_request>)
+    return msg_type::sync_chunks_request;
+  else if constexpr (std::is_same_v<T, sync_chunks_reply>)
+    return msg_type::sync_chunks_reply;
+  else if constexpr (std::is_same_v<T, sync_data_request>)
+    return msg_type::sync_data_request;
+  else if constexpr (std::is_same_v<T, sync_data_reply>)
+    return msg_type::sync_data_reply;
+  else if constexpr (std::is_same_v<T, sync_put>)
+    return msg_type::sync_put;
+  else if constexpr (std::is_same_v<T, sync_put_ready>)
+    return msg_type::sync_put_ready;
+  else if constexpr (std::is_same_v<T, sync_put_chunks>)
+    return msg_type::sync_put_chunks;
+  else if constexpr (std::is_same_v<T, sync_put_need>)
+    return msg_type::sync_put_need;
+  else if constexpr (std::is_same_v<T, sync_put_data>)
+    return msg_type::sync_put_data;
+  else if constexpr (std::is_same_v<T, sync_put_commit>)
+    return msg_type::sync_put_commit;
   else
     static_assert(always_false<T>, "message struct without a tag");
 }
@@ -91,6 +115,12 @@ auto fields(M& m) {
   using T = std::remove_const_t<M>;
   if constexpr (std::is_same_v<T, entry>)
     return std::tie(m.name, m.kind, m.size, m.mtime_ns, m.mode);
+  else if constexpr (std::is_same_v<T, version_item>)
+    return std::tie(m.device, m.counter);
+  else if constexpr (std::is_same_v<T, file_record>)
+    return std::tie(m.path, m.kind, m.deleted, m.size, m.mtime_ns, m.mode, m.hash, m.version, m.sequence);
+  else if constexpr (std::is_same_v<T, chunk_ref>)
+    return std::tie(m.offset, m.size, m.hash);
   else if constexpr (std::is_same_v<T, hello>)
     return std::tie(m.version, m.ephemeral);
   else if constexpr (std::is_same_v<T, hello_reply>)
@@ -151,9 +181,38 @@ auto fields(M& m) {
     return std::tie(m.id, m.transfer);
   else if constexpr (std::is_same_v<T, bye>)
     return std::tie(m.reason);
+  else if constexpr (std::is_same_v<T, sync_index_request>)
+    return std::tie(m.id, m.index_id, m.after);
+  else if constexpr (std::is_same_v<T, sync_index_reply>)
+    return std::tie(m.id, m.index_id, m.records, m.more);
+  else if constexpr (std::is_same_v<T, sync_chunks_request>)
+    return std::tie(m.id, m.path, m.hash, m.first);
+  else if constexpr (std::is_same_v<T, sync_chunks_reply>)
+    return std::tie(m.id, m.chunks, m.more);
+  else if constexpr (std::is_same_v<T, sync_data_request>)
+    return std::tie(m.id, m.path, m.offset, m.size, m.hash);
+  else if constexpr (std::is_same_v<T, sync_data_reply>)
+    return std::tie(m.id, m.data);
+  else if constexpr (std::is_same_v<T, sync_put>)
+    return std::tie(m.id, m.record, m.base, m.from);
+  else if constexpr (std::is_same_v<T, sync_put_ready>)
+    return std::tie(m.id, m.transfer);
+  else if constexpr (std::is_same_v<T, sync_put_chunks>)
+    return std::tie(m.id, m.transfer, m.first, m.chunks);
+  else if constexpr (std::is_same_v<T, sync_put_need>)
+    return std::tie(m.id, m.indices);
+  else if constexpr (std::is_same_v<T, sync_put_data>)
+    return std::tie(m.transfer, m.index, m.data);
+  else if constexpr (std::is_same_v<T, sync_put_commit>)
+    return std::tie(m.id, m.transfer);
   else
     static_assert(always_false<T>, "message struct without a field list");
 }
+
+// Structs nested inside messages (encoded as arrays of their fields).
+template <class T>
+inline constexpr bool is_record_v = std::is_same_v<T, entry> || std::is_same_v<T, version_item> ||
+                                    std::is_same_v<T, file_record> || std::is_same_v<T, chunk_ref>;
 
 template <class M>
 inline constexpr std::size_t field_count = std::tuple_size_v<decltype(fields(std::declval<M&>()))>;

@@ -123,6 +123,20 @@ VALID = {
     "get_block_reply": [45, 24, 256, b"", key(10)],
     "get_close": [46, 25, 26],
     "bye": [60, "done"],
+    # folder sync (issue 4); record = [path, kind, deleted, size, mtime, mode, hash, [[dev, n]...], seq]
+    "sync_index_request": [70, 27, U64, 28],
+    "sync_index_reply": [71, 29, 30, [["a/b", 0, False, 5, -7, 0o644, key(11), [[U64, 3], [7, 1]], 9],
+                                      ["dir", 1, True, 0, 0, 0o755, bytes(32), [], 10]], True],
+    "sync_chunks_request": [72, 31, "a/b", key(12), 4096],
+    "sync_chunks_reply": [73, 32, [[0, 65536, key(13)], [65536, U32, key(14)]], False],
+    "sync_data_request": [74, 33, "a/b", 65536, 131072, key(15)],
+    "sync_data_reply": [75, 34, bytes(range(256)) * 2],
+    "sync_put": [76, 35, ["n/f", 0, False, 1, 2, 0o600, key(16), [[1, 1]], 0], [[1, 0x10000]], "old/f"],
+    "sync_put_ready": [77, 36, 37],
+    "sync_put_chunks": [78, 38, 39, 0, [[0, 1, key(17)]]],
+    "sync_put_need": [79, 40, [0, 300, U64]],
+    "sync_put_data": [80, 41, 42, b"chunk"],
+    "sync_put_commit": [81, 43, 44],
 }
 
 PING = pack([10, 1, 2])

@@ -56,6 +56,19 @@ enum class msg_type : std::uint8_t {
   get_block_reply = 45,
   get_close = 46,
   bye = 60,
+  // folder sync (issue 4); appended, never renumbered
+  sync_index_request = 70,
+  sync_index_reply = 71,
+  sync_chunks_request = 72,
+  sync_chunks_reply = 73,
+  sync_data_request = 74,
+  sync_data_reply = 75,
+  sync_put = 76,
+  sync_put_ready = 77,
+  sync_put_chunks = 78,
+  sync_put_need = 79,
+  sync_put_data = 80,
+  sync_put_commit = 81,
 };
 
 enum class entry_kind : std::uint8_t { file = 0, directory = 1, symlink = 2, other = 3 };
@@ -145,11 +158,73 @@ struct get_block_reply { request_id id = 0; std::uint64_t index = 0; bytes data;
 // to compare with the one it computed.
 struct get_close { request_id id = 0; std::uint32_t transfer = 0; bool operator==(const get_close&) const = default; };
 
+// --- folder sync ------------------------------------------------------------
+// A client that syncs a folder with the one a server serves reads the
+// server's index (what changed since a sequence number), fetches the chunk
+// lists and chunks it lacks, and offers its own changes with sync_put. The
+// server keeps its own index of the served folder (scan + watcher), so edits
+// made directly on the server flow back through the same index.
+//
+// Limits: a reply page carries at most limits::max_msgpack_array (4096)
+// records or chunk references and stays under limits::max_frame_bytes (the
+// sender stops a page at ~256 KiB); a chunk is at most 128 KiB
+// (store::chunk_max), so its data fits one bin field.
+
+// One device's counter in a version vector (index/version_vector.hpp).
+struct version_item { std::uint64_t device = 0; std::uint64_t counter = 0; bool operator==(const version_item&) const = default; };
+// A path's state in an index. `hash` is the whole-file hash over the chunk
+// hashes (zero for directories and tombstones).
+struct file_record {
+  std::string path;
+  entry_kind kind = entry_kind::file;  // file or directory only
+  bool deleted = false;
+  std::uint64_t size = 0;
+  std::int64_t mtime_ns = 0;
+  std::uint32_t mode = 0;
+  digest hash{};
+  std::vector<version_item> version;
+  std::uint64_t sequence = 0;
+  bool operator==(const file_record&) const = default;
+};
+struct chunk_ref { std::uint64_t offset = 0; std::uint32_t size = 0; digest hash{}; bool operator==(const chunk_ref&) const = default; };
+
+// Index entries with sequence > `after`. `index_id` is the server index the
+// client last read (0: none); when it differs from the server's, the server
+// sends everything (after is taken as 0) and the client drops its cache.
+struct sync_index_request { request_id id = 0; std::uint64_t index_id = 0; std::uint64_t after = 0; bool operator==(const sync_index_request&) const = default; };
+struct sync_index_reply { request_id id = 0; std::uint64_t index_id = 0; std::vector<file_record> records; bool more = false; bool operator==(const sync_index_reply&) const = default; };
+// The chunk list of `path`, from chunk `first`; error_reply when the file's
+// hash is no longer `hash` (it changed since the index was read).
+struct sync_chunks_request { request_id id = 0; std::string path; digest hash{}; std::uint64_t first = 0; bool operator==(const sync_chunks_request&) const = default; };
+struct sync_chunks_reply { request_id id = 0; std::vector<chunk_ref> chunks; bool more = false; bool operator==(const sync_chunks_reply&) const = default; };
+// One chunk's bytes; the server checks them against `hash` before sending.
+struct sync_data_request { request_id id = 0; std::string path; std::uint64_t offset = 0; std::uint32_t size = 0; digest hash{}; bool operator==(const sync_data_request&) const = default; };
+struct sync_data_reply { request_id id = 0; bytes data; bool operator==(const sync_data_reply&) const = default; };
+// Applies the client's version of record.path. `base` is the server's
+// version vector the client planned against; a server whose current entry
+// differs refuses (errc::already_exists: changed meanwhile, re-plan).
+// `from` names a path whose content (same hash) the server may rename
+// instead of receiving data ("" none). Deletions, directories, metadata-only
+// changes and renames are answered ok; content needs data: sync_put_ready.
+struct sync_put { request_id id = 0; file_record record; std::vector<version_item> base; std::string from; bool operator==(const sync_put&) const = default; };
+struct sync_put_ready { request_id id = 0; std::uint32_t transfer = 0; bool operator==(const sync_put_ready&) const = default; };
+// The file's chunk list, page by page; the reply lists the indices (of this
+// page's chunks, counted from 0 for the file) the server neither holds in a
+// kept partial file nor finds elsewhere in its folder.
+struct sync_put_chunks { request_id id = 0; std::uint32_t transfer = 0; std::uint64_t first = 0; std::vector<chunk_ref> chunks; bool operator==(const sync_put_chunks&) const = default; };
+struct sync_put_need { request_id id = 0; std::vector<std::uint64_t> indices; bool operator==(const sync_put_need&) const = default; };
+struct sync_put_data { std::uint32_t transfer = 0; std::uint64_t index = 0; bytes data; bool operator==(const sync_put_data&) const = default; };
+// Every chunk sent: the server verifies, commits and answers ok or error_reply.
+struct sync_put_commit { request_id id = 0; std::uint32_t transfer = 0; bool operator==(const sync_put_commit&) const = default; };
+
 using message = std::variant<hello, hello_reply, auth, welcome, refused, ping, pong, ok, error_reply,
                              stat_request, stat_reply, list_request, list_reply, mkdir_request,
                              rmdir_request, remove_request, move_request, put_begin, put_ready,
                              put_block, put_block_ack, put_commit, get_open, get_info, get_prefix,
-                             get_prefix_reply, get_block, get_block_reply, get_close, bye>;
+                             get_prefix_reply, get_block, get_block_reply, get_close, bye, sync_index_request,
+                             sync_index_reply, sync_chunks_request, sync_chunks_reply, sync_data_request,
+                             sync_data_reply, sync_put, sync_put_ready, sync_put_chunks, sync_put_need,
+                             sync_put_data, sync_put_commit>;
 
 msg_type type_of(const message& m) noexcept;
 const char* type_name(msg_type t) noexcept;

@@ -74,6 +74,21 @@ inline std::vector<message> sample_messages() {
   out.push_back(get_block_reply{35, 36, pattern(limits::block_size, 11), filled<32>(12)});
   out.push_back(get_close{37, 38});
   out.push_back(bye{"shutting down"});
+  const file_record r1{"dir/ünï.txt", entry_kind::directory, true, u64_max, i64_min, 0755, filled<32>(15),
+                       {{u64_max, 1}, {2, u64_max}}, u64_max};
+  const chunk_ref c1{u64_max, u32_max, filled<32>(16)};
+  out.push_back(sync_index_request{40, u64_max, 41});
+  out.push_back(sync_index_reply{42, 43, {r1, file_record{}}, true});
+  out.push_back(sync_chunks_request{44, "c/d", filled<32>(17), 45});
+  out.push_back(sync_chunks_reply{46, {c1, chunk_ref{}}, true});
+  out.push_back(sync_data_request{47, "e", 48, 49, filled<32>(18)});
+  out.push_back(sync_data_reply{50, pattern(limits::block_size, 19)});
+  out.push_back(sync_put{51, r1, {{3, 4}}, "from/here"});
+  out.push_back(sync_put_ready{52, 53});
+  out.push_back(sync_put_chunks{54, 55, 56, {c1}});
+  out.push_back(sync_put_need{57, {0, 1, u64_max}});
+  out.push_back(sync_put_data{58, 59, pattern(1000, 20)});
+  out.push_back(sync_put_commit{60, 61});
 
   // Edge values: zeros, empties, maximum sizes.
   out.push_back(hello{});
@@ -93,6 +108,9 @@ inline std::vector<message> sample_messages() {
   out.push_back(stat_reply{0, entry{}});
   out.push_back(put_begin{0, std::string(limits::max_path_bytes, 'p'), 0, 0, 0, true});
   out.push_back(bye{""});
+  out.push_back(sync_index_reply{0, 0, {}, false});
+  out.push_back(sync_put_need{0, {}});
+  out.push_back(sync_put{0, file_record{}, {}, ""});
   return out;
 }
 
