@@ -1,0 +1,546 @@
+#include <ftsync/sync/engine.hpp>
+
+#include "sync/convert.hpp"
+#include "sync/file_builder.hpp"
+
+#include <ftsync/util/clock.hpp>
+#include <ftsync/util/log.hpp>
+
+#include <deque>
+#include <map>
+
+namespace ftsync::sync {
+
+using namespace std::chrono_literals;
+using index::entry_kind;
+using index::file_entry;
+
+void sync_totals::add(const sync_totals& o) {
+  files += o.files;
+  dirs += o.dirs;
+  deleted += o.deleted;
+  renamed += o.renamed;
+  conflicts += o.conflicts;
+  bytes += o.bytes;
+  bytes_sent += o.bytes_sent;
+  bytes_received += o.bytes_received;
+  reused_bytes += o.reused_bytes;
+  resumed_bytes += o.resumed_bytes;
+  failed += o.failed;
+  pending = o.pending;
+  pending_bytes = o.pending_bytes;
+  rounds += o.rounds;
+  hashed_files += o.hashed_files;
+}
+
+namespace {
+
+// Chunk requests in flight while pulling one file: 16 x 64 KiB (average
+// chunk) = 1 MiB, ~16 RTTs of ENet's 64 KiB window: enough to keep one
+// connection busy without queueing megabytes behind a slow link.
+constexpr std::size_t k_pull_window = 16;
+// Unacknowledged bytes we let the session queue while pushing chunk data
+// (the same bound ops::remote uses for push, limits::send_window_bytes / 4).
+constexpr std::size_t k_push_window_bytes = 4 * 1024 * 1024;
+constexpr std::size_t k_chunks_per_page = 2048;
+constexpr auto k_reply_timeout = 30s;
+constexpr int k_max_rounds = 8;
+
+wire::request_id id_of(const wire::message& m) {
+  return std::visit(
+      [](const auto& v) -> wire::request_id {
+        if constexpr (requires { v.id; }) return v.id;
+        return 0;
+      },
+      m);
+}
+
+std::uint64_t now_s() { return static_cast<std::uint64_t>(wall_now_ns() / 1'000'000'000); }
+
+}  // namespace
+
+struct engine::impl {
+  folder& f;
+  session::client& s;
+  engine_options o;
+  wire::request_id next_id = 1;
+  sync_totals t;  // of the current round
+
+  impl(folder& fo, session::client& se, engine_options op) : f(fo), s(se), o(std::move(op)) {
+    cache_key = o.peer_key + ":" + o.remote_dir.str();
+  }
+  std::string cache_key;  // the peer's index is cached per peer and remote folder
+
+  // Local paths are relative to the local folder, the peer's to its served
+  // root; the synced remote folder is o.remote_dir inside it.
+  std::string to_remote(const rel_path& p) const { return o.remote_dir.join(p).str(); }
+  std::optional<rel_path> from_remote(const rel_path& p) const {
+    if (o.remote_dir.is_root()) return p;
+    if (!p.starts_with(o.remote_dir) || p == o.remote_dir) return std::nullopt;
+    auto r = rel_path::parse(std::string_view(p.str()).substr(o.remote_dir.str().size() + 1));
+    if (!r) return std::nullopt;
+    return *r;
+  }
+
+  void emit(std::string path, std::string action, std::uint64_t size, std::uint64_t data, std::string note = {}) {
+    if (o.on_event) o.on_event(sync_event{std::move(path), std::move(action), size, data, std::move(note)});
+  }
+
+  // Waits for the reply to request `id`; error_reply becomes a remote error.
+  result<wire::message> wait_reply(wire::request_id id) {
+    const auto deadline = mono_now() + k_reply_timeout;
+    while (mono_now() < deadline) {
+      auto m = s.receive(100ms);
+      if (!m) return std::move(m).err();
+      if (!*m) continue;
+      if (id_of(**m) != id)
+        return make_error(errc::unexpected_message,
+                          std::string("unexpected ") + wire::type_name(wire::type_of(**m)) + " from the peer");
+      if (auto* e = std::get_if<wire::error_reply>(&**m)) return error{e->code, e->message, true};
+      return std::move(**m);
+    }
+    return make_error(errc::timeout, "the peer did not answer within 30 s");
+  }
+
+  result<wire::message> call(wire::message m) {
+    const auto id = id_of(m);
+    FTSYNC_TRY(s.send(m));
+    return wait_reply(id);
+  }
+
+  template <class T>
+  result<T> call_as(wire::message m) {
+    auto r = call(std::move(m));
+    if (!r) return std::move(r).err();
+    if (auto* x = std::get_if<T>(&*r)) return std::move(*x);
+    return make_error(errc::unexpected_message,
+                      std::string("unexpected ") + wire::type_name(wire::type_of(*r)) + " from the peer");
+  }
+
+  // ---------------------------------------------------------------- index
+  result<entry_map> read_remote_index() {
+    auto ps = f.db().peer(cache_key);
+    if (!ps) return std::move(ps).err();
+    index::peer_state st = *ps;
+    while (true) {
+      auto reply = call_as<wire::sync_index_reply>(wire::sync_index_request{next_id++, st.index_id, st.sequence});
+      if (!reply) return std::move(reply).err();
+      FTSYNC_TRY(f.db().begin());
+      auto body = [&]() -> status {
+        if (reply->index_id != st.index_id) {
+          // A new index on the peer (first contact, or its database was
+          // recreated): its sequences restarted, our cache is void.
+          FTSYNC_TRY(f.db().clear_remote(cache_key));
+          st = index::peer_state{reply->index_id, 0};
+        }
+        for (const auto& rec : reply->records) {
+          auto e = from_wire(rec);
+          if (!e) {
+            log::warn("sync: skipping a bad record from the peer: " + e.err().message);
+            continue;
+          }
+          st.sequence = std::max(st.sequence, rec.sequence);
+          auto local = from_remote(e->path);
+          if (!local) continue;  // outside the synced remote folder
+          e->path = *local;
+          FTSYNC_TRY(f.db().put_remote(cache_key, *e));
+        }
+        return f.db().set_peer(cache_key, st);
+      };
+      if (auto r = body(); !r) {
+        f.db().rollback();
+        return std::move(r).err();
+      }
+      FTSYNC_TRY(f.db().commit());
+      if (!reply->more) break;
+    }
+    auto all = f.db().remote_all(cache_key);
+    if (!all) return std::move(all).err();
+    entry_map out;
+    for (auto& e : *all) {
+      auto p = e.path;
+      out.emplace(std::move(p), std::move(e));
+    }
+    return out;
+  }
+
+  // ---------------------------------------------------------------- pull
+  // Builds `target` locally from the peer's file `remote` (at remote.path).
+  std::uint64_t last_pulled_bytes = 0;  // chunk data the last pull_content received
+
+  status pull_content(const file_entry& remote, const rel_path& target, file_entry want,
+                      const std::optional<file_entry>& expect) {
+    last_pulled_bytes = 0;
+    auto b = file_builder::open(f, target, want);
+    if (!b) return std::move(b).err();
+    std::vector<std::uint64_t> need;
+    std::uint64_t first = 0;
+    while (!b->list_complete()) {
+      auto page = call_as<wire::sync_chunks_reply>(
+          wire::sync_chunks_request{next_id++, to_remote(remote.path), remote.hash, first});
+      if (!page) return std::move(page).err();
+      std::vector<index::chunk> chunks;
+      for (const auto& c : page->chunks) chunks.push_back(from_wire(c));
+      auto n = b->add_chunks(chunks);
+      if (!n) return std::move(n).err();
+      need.insert(need.end(), n->begin(), n->end());
+      first += page->chunks.size();
+      if (!page->more) break;
+      if (page->chunks.empty()) return make_error(errc::malformed, "empty chunk page with more set");
+    }
+    if (!b->list_complete()) return make_error(errc::malformed, "chunk list of '" + remote.path.str() + "' is short");
+    const std::string remote_path = to_remote(remote.path);
+    std::map<wire::request_id, std::uint64_t> inflight;
+    std::size_t next = 0;
+    std::uint64_t got_bytes = 0;
+    while (next < need.size() || !inflight.empty()) {
+      while (next < need.size() && inflight.size() < k_pull_window) {
+        const auto& c = b->chunks()[need[next]];
+        const auto id = next_id++;
+        FTSYNC_TRY(s.send(wire::sync_data_request{id, remote_path, c.offset, c.size, c.hash}));
+        inflight.emplace(id, need[next]);
+        ++next;
+      }
+      auto m = s.receive(k_reply_timeout);
+      if (!m) return std::move(m).err();
+      if (!*m) return make_error(errc::timeout, "the peer did not send chunk data within 30 s");
+      auto it = inflight.find(id_of(**m));
+      if (it == inflight.end()) return make_error(errc::unexpected_message, "a reply nobody asked for");
+      const std::uint64_t index = it->second;
+      inflight.erase(it);
+      if (auto* e = std::get_if<wire::error_reply>(&**m)) {
+        // Drain what is still in flight so the session stays in step.
+        for (; !inflight.empty();) {
+          auto d = s.receive(k_reply_timeout);
+          if (!d || !*d) break;
+          inflight.erase(id_of(**d));
+        }
+        return error{e->code, e->message, true};
+      }
+      auto* d = std::get_if<wire::sync_data_reply>(&**m);
+      if (!d) return make_error(errc::unexpected_message, "expected chunk data");
+      FTSYNC_TRY(b->put(index, d->data));
+      got_bytes += d->data.size();
+    }
+    FTSYNC_TRY(b->commit(expect));
+    last_pulled_bytes = got_bytes;
+    t.bytes += got_bytes;
+    t.bytes_received += got_bytes;
+    t.reused_bytes += b->counters().reused_bytes;
+    t.resumed_bytes += b->counters().resumed_bytes;
+    return {};
+  }
+
+  status record_local(file_entry e, const std::vector<index::chunk>* chunks = nullptr) {
+    if (!e.deleted) {
+      auto st = f.root().stat(e.path);
+      if (st) {
+        e.inode = st->inode;
+        e.ctime_ns = st->ctime_ns;
+        if (e.kind == entry_kind::file) e.mtime_ns = st->mtime_ns, e.size = st->size;
+        e.mode = st->mode;
+      }
+    }
+    return f.db().put(e, chunks);
+  }
+
+  status pull(const action& a) {
+    const file_entry& r = *a.remote;
+    const auto& l = a.local;
+    file_entry want = r;
+    if (a.merge_versions && l) want.version = r.version.merged(l->version);
+    auto& root = f.root();
+    if (r.deleted) {
+      if (!l || l->deleted) return f.db().put(want);
+      if (l->kind == entry_kind::directory) {
+        auto rm = root.remove_dir(a.path);
+        if (!rm && rm.code() == errc::not_empty) {
+          // Files we still have live here (new ones, or ignored ones): the
+          // directory stays and our version of it wins.
+          file_entry keep = *l;
+          keep.version = l->version.merged(r.version);
+          keep.version.bump(f.me(), now_s());
+          return f.db().put(keep);
+        }
+        if (!rm && rm.code() != errc::not_found) return rm;
+      } else {
+        if (!f.disk_matches(*l) && root.stat(a.path).code() != errc::not_found)
+          return make_error(errc::already_exists, "'" + a.path.str() + "' changed locally; not deleted");
+        auto rm = root.remove_file(a.path);
+        if (!rm && rm.code() != errc::not_found) return rm;
+      }
+      want.kind = l->kind;
+      FTSYNC_TRY(f.db().put(want));
+      ++t.deleted;
+      emit(a.path.str(), "deleted_local", 0, 0);
+      return {};
+    }
+    if (r.kind == entry_kind::directory) {
+      auto st = root.stat(a.path);
+      if (st && st->kind != store::file_kind::directory)
+        return make_error(errc::already_exists, "'" + a.path.str() + "' is a file here");
+      FTSYNC_TRY(root.make_dir(a.path, true, r.mode));
+      (void)root.set_mode(a.path, r.mode);
+      FTSYNC_TRY(record_local(want));
+      if (!st) ++t.dirs, emit(a.path.str(), "dir", 0, 0);
+      return {};
+    }
+    // A file. Same content here: metadata only.
+    if (l && !l->deleted && l->kind == entry_kind::file && l->hash == r.hash && l->size == r.size) {
+      if (!f.disk_matches(*l)) return make_error(errc::already_exists, "'" + a.path.str() + "' changed locally");
+      FTSYNC_TRY(root.set_mode(a.path, r.mode));
+      FTSYNC_TRY(root.set_mtime(a.path, r.mtime_ns));
+      auto chunks = f.db().chunks(a.path);
+      if (!chunks) return std::move(chunks).err();
+      FTSYNC_TRY(record_local(want, &*chunks));
+      ++t.files;
+      emit(a.path.str(), "meta", r.size, 0);
+      return {};
+    }
+    // A rename: the deleted source still holds this content, unchanged.
+    if (a.rename_from && (!l || l->deleted)) {
+      auto src = f.db().get(*a.rename_from);
+      if (src && *src && !(*src)->deleted && (*src)->hash == r.hash && f.disk_matches(**src) &&
+          root.stat(a.path).code() == errc::not_found) {
+        auto chunks = f.db().chunks(*a.rename_from);
+        if (!chunks) return std::move(chunks).err();
+        if (!a.path.parent().is_root()) FTSYNC_TRY(root.make_dir(a.path.parent(), true));
+        FTSYNC_TRY(root.rename(*a.rename_from, a.path));
+        (void)root.set_mode(a.path, r.mode);
+        (void)root.set_mtime(a.path, r.mtime_ns);
+        FTSYNC_TRY(record_local(want, &*chunks));
+        ++t.renamed;
+        emit(a.path.str(), "renamed_local", r.size, 0, a.rename_from->str());
+        return {};
+      }
+    }
+    FTSYNC_TRY(pull_content(r, a.path, want, l));
+    ++t.files;
+    emit(a.path.str(), "pulled", r.size, last_pulled_bytes);
+    return {};
+  }
+
+  // ---------------------------------------------------------------- push
+  status push_entry(const file_entry& l, const std::optional<file_entry>& r, const std::optional<rel_path>& from) {
+    wire::sync_put put;
+    put.id = next_id++;
+    put.record = to_wire(l);
+    put.record.path = to_remote(l.path);
+    if (r) put.base = to_wire(r->version);
+    if (from) put.from = to_remote(*from);
+    if (!l.deleted && l.kind == entry_kind::file && !f.disk_matches(l))
+      return make_error(errc::already_exists, "'" + l.path.str() + "' changed locally since the scan");
+    auto reply = call(put);
+    if (!reply) return std::move(reply).err();
+    if (std::holds_alternative<wire::ok>(*reply)) {
+      if (l.deleted) {
+        ++t.deleted;
+        emit(l.path.str(), "deleted_remote", 0, 0);
+      } else if (l.kind == entry_kind::directory) {
+        if (!r || r->deleted) ++t.dirs, emit(l.path.str(), "dir", 0, 0);
+      } else if (from) {
+        ++t.renamed;
+        emit(l.path.str(), "renamed_remote", l.size, 0, from->str());
+      } else {
+        ++t.files;
+        emit(l.path.str(), "meta", l.size, 0);
+      }
+      return {};
+    }
+    auto* ready = std::get_if<wire::sync_put_ready>(&*reply);
+    if (!ready) return make_error(errc::unexpected_message, "expected sync_put_ready");
+    const std::uint32_t transfer = ready->transfer;
+    auto chunks = f.db().chunks(l.path);
+    if (!chunks) return std::move(chunks).err();
+    std::vector<std::uint64_t> need;
+    for (std::size_t first = 0; first < chunks->size() || first == 0; first += k_chunks_per_page) {
+      wire::sync_put_chunks page{next_id++, transfer, first, {}};
+      for (std::size_t i = first; i < chunks->size() && i < first + k_chunks_per_page; ++i)
+        page.chunks.push_back(to_wire((*chunks)[i]));
+      auto n = call_as<wire::sync_put_need>(page);
+      if (!n) return std::move(n).err();
+      for (auto i : n->indices) {
+        if (i >= chunks->size()) return make_error(errc::malformed, "the peer asked for a chunk that does not exist");
+        need.push_back(i);
+      }
+      if (chunks->empty()) break;
+    }
+    std::uint64_t sent = 0;
+    if (!need.empty()) {
+      auto rd = f.root().open_read(l.path);
+      if (!rd) return std::move(rd).err();
+      bytes buf;
+      for (auto i : need) {
+        const auto& c = (*chunks)[i];
+        buf.resize(c.size);
+        auto got = rd->read_at(c.offset, std::span<byte>(buf.data(), c.size));
+        if (!got) return std::move(got).err();
+        if (*got != c.size || crypto::hash_block(buf) != c.hash)
+          return make_error(errc::already_exists, "'" + l.path.str() + "' changed locally while being sent");
+        while (s.queued_bytes() > k_push_window_bytes) {
+          auto m = s.receive(1ms);
+          if (!m) return std::move(m).err();
+          if (*m) {
+            if (auto* e = std::get_if<wire::error_reply>(&**m)) return error{e->code, e->message, true};
+            return make_error(errc::unexpected_message, "unexpected message during a sync upload");
+          }
+        }
+        FTSYNC_TRY(s.send(wire::sync_put_data{transfer, i, buf}));
+        sent += c.size;
+      }
+    }
+    auto done = call_as<wire::ok>(wire::sync_put_commit{next_id++, transfer});
+    if (!done) return std::move(done).err();
+    t.bytes += sent;
+    t.bytes_sent += sent;
+    ++t.files;
+    emit(l.path.str(), "pushed", l.size, sent);
+    return {};
+  }
+
+  status push(const action& a) {
+    file_entry l = *a.local;
+    if (a.merge_versions && a.remote) {
+      l.version = l.version.merged(a.remote->version);
+      FTSYNC_TRY(f.db().put(l));
+    }
+    return push_entry(l, a.remote, a.rename_from);
+  }
+
+  status merge(const action& a) {
+    file_entry l = *a.local;
+    l.version = l.version.merged(a.remote->version);
+    FTSYNC_TRY(f.db().put(l));
+    if (l.same_state(*a.remote)) {
+      // Identical on both sides: the peer only needs the merged history.
+      return push_entry(l, a.remote, std::nullopt);
+    }
+    return push_entry(l, a.remote, std::nullopt);
+  }
+
+  // ---------------------------------------------------------------- conflicts
+  status conflict(const action& a) {
+    const file_entry& l = *a.local;
+    const file_entry& r = *a.remote;
+    auto& root = f.root();
+    const std::int64_t when = wall_now_ns() / 1'000'000'000;
+    const std::string loser_id = a.remote_wins ? o.my_short_id : o.peer_short_id;
+    auto name = index::conflict_name(a.path.name(), when, loser_id);
+    auto copy = a.path.parent().join(name);
+    if (!copy) return std::move(copy).err();
+    if (root.stat(*copy).code() != errc::not_found)
+      return make_error(errc::already_exists, "conflict copy '" + copy->str() + "' exists already");
+    if (a.remote_wins) {
+      // Ours moves aside (it stays a file of ours: a new path we push next);
+      // theirs takes the name.
+      if (!f.disk_matches(l)) return make_error(errc::already_exists, "'" + a.path.str() + "' changed locally");
+      auto chunks = f.db().chunks(a.path);
+      if (!chunks) return std::move(chunks).err();
+      FTSYNC_TRY(root.rename(a.path, *copy));
+      file_entry moved = l;
+      moved.path = *copy;
+      moved.version = {};
+      moved.version.bump(f.me(), now_s());
+      FTSYNC_TRY(record_local(moved, l.kind == entry_kind::file ? &*chunks : nullptr));
+      if (r.kind == entry_kind::directory) {
+        FTSYNC_TRY(root.make_dir(a.path, true, r.mode));
+        FTSYNC_TRY(record_local(r));
+      } else {
+        FTSYNC_TRY(pull_content(r, a.path, r, std::nullopt));
+      }
+    } else {
+      if (r.kind != entry_kind::file)
+        return make_error(errc::unsupported, "'" + a.path.str() + "' is a directory on the peer and a file here");
+      // Theirs is fetched into the conflict copy (a new file of ours, pushed
+      // next); ours keeps the name and wins over their version.
+      file_entry theirs = r;
+      theirs.path = *copy;
+      theirs.version = {};
+      theirs.version.bump(f.me(), now_s());
+      FTSYNC_TRY(pull_content(r, *copy, theirs, std::nullopt));
+      file_entry mine = l;
+      mine.version = l.version.merged(r.version);
+      mine.version.bump(f.me(), now_s());
+      FTSYNC_TRY(f.db().put(mine));
+      FTSYNC_TRY(push_entry(mine, r, std::nullopt));
+    }
+    ++t.conflicts;
+    log::warn("conflict: '" + escape_for_log(a.path.str()) + "' changed on both sides; kept the " +
+              (a.remote_wins ? "peer's" : "local") + " version, the other is '" + escape_for_log(copy->str()) + "'");
+    emit(a.path.str(), "conflict", a.remote_wins ? r.size : l.size, 0, copy->str());
+    return {};
+  }
+
+  status apply(const action& a) {
+    switch (a.kind) {
+      case action_kind::pull: return pull(a);
+      case action_kind::push: return push(a);
+      case action_kind::merge: return merge(a);
+      case action_kind::conflict: return conflict(a);
+    }
+    return make_error(errc::internal, "unknown action");
+  }
+
+  result<sync_totals> round(bool scan_local) {
+    t = sync_totals{};
+    t.rounds = 1;
+    if (scan_local) {
+      auto scanned = f.rescan();
+      if (!scanned) return std::move(scanned).err();
+      t.hashed_files = scanned->hashed_files;
+    }
+    auto remote = read_remote_index();
+    if (!remote) return std::move(remote).err();
+    auto all = f.db().all();
+    if (!all) return std::move(all).err();
+    entry_map local;
+    for (auto& e : *all) {
+      auto p = e.path;
+      local.emplace(std::move(p), std::move(e));
+    }
+    auto actions = plan(local, *remote, f.ignore());
+    for (const auto& a : actions) {
+      if (o.stop && o.stop->load()) return make_error(errc::cancelled, "interrupted");
+      auto r = apply(a);
+      if (!r) {
+        // A lost session ends the round; anything else is one path that
+        // the next round retries.
+        if (r.code() == errc::disconnected || r.code() == errc::timeout || r.code() == errc::auth_failed ||
+            r.code() == errc::malformed || r.code() == errc::unexpected_message || r.code() == errc::no_space)
+          return std::move(r).err();
+        ++t.failed;
+        log::info("sync: '" + escape_for_log(a.path.str()) + "': " + r.err().message + " (retried next round)");
+      }
+    }
+    t.pending = actions.size();
+    for (const auto& a : actions) {
+      const auto& e = a.kind == action_kind::pull ? a.remote : a.local;
+      if (e && !e->deleted) t.pending_bytes += e->size;
+    }
+    return t;
+  }
+};
+
+engine::engine(folder& local, session::client& session, engine_options opts)
+    : m_impl(std::make_shared<impl>(local, session, std::move(opts))) {}
+
+result<sync_totals> engine::round(bool scan_local) { return m_impl->round(scan_local); }
+
+result<sync_totals> engine::run_once() {
+  sync_totals total;
+  for (int i = 0; i < k_max_rounds; ++i) {
+    auto r = m_impl->round(true);
+    if (!r) return std::move(r).err();
+    const std::uint64_t done = r->files + r->dirs + r->deleted + r->renamed + r->conflicts;
+    total.add(*r);
+    if (r->pending == 0) return total;
+    if (done == 0 && r->failed == r->pending && i >= 2) break;  // stuck: report what is left
+  }
+  // The last round's plan was not empty: what is still to do is pending.
+  auto last = m_impl->round(true);
+  if (!last) return std::move(last).err();
+  total.add(*last);
+  return total;
+}
+
+}  // namespace ftsync::sync

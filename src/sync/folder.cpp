@@ -1,0 +1,58 @@
+#include <ftsync/sync/folder.hpp>
+
+#include <ftsync/crypto/hash.hpp>
+
+#include <system_error>
+
+namespace ftsync::sync {
+
+std::filesystem::path index_file_for(const std::filesystem::path& state_dir,
+                                     const std::filesystem::path& dir) {
+  std::error_code ec;
+  auto abs = std::filesystem::weakly_canonical(std::filesystem::absolute(dir, ec), ec);
+  if (ec) abs = std::filesystem::absolute(dir, ec);
+  const std::string text = abs.lexically_normal().string();
+  const auto h = crypto::hash_block(as_bytes(text));
+  return state_dir / "index" / (to_hex(byte_view(h.data(), 8)) + ".db");
+}
+
+result<std::unique_ptr<folder>> folder::open(const std::filesystem::path& dir,
+                                             const std::filesystem::path& db_file, index::device_id me,
+                                             bool create) {
+  auto r = create ? store::root::open_or_create(dir) : store::root::open(dir);
+  if (!r) return std::move(r).err();
+  std::error_code ec;
+  std::filesystem::create_directories(db_file.parent_path(), ec);
+  if (ec)
+    return make_error(errc::io, "cannot create " + db_file.parent_path().string() + ": " + ec.message());
+  auto db = index::database::open(db_file);
+  if (!db) return std::move(db).err();
+  std::unique_ptr<folder> f(new folder(std::move(*r), std::move(*db), me));
+  auto ign = index::load_ignore(f->m_root);
+  if (!ign) return std::move(ign).err();
+  f->m_ignore = std::move(*ign);
+  return f;
+}
+
+result<index::scan_stats> folder::rescan() {
+  auto ign = index::load_ignore(m_root);
+  if (!ign) return std::move(ign).err();
+  m_ignore = std::move(*ign);
+  index::scan_options o;
+  o.me = m_me;
+  auto st = index::scan(m_root, m_db, m_ignore, o);
+  if (!st) return std::move(st).err();
+  m_last = *st;
+  return st;
+}
+
+bool folder::disk_matches(const index::file_entry& e) {
+  auto st = m_root.stat(e.path);
+  if (!st) return e.deleted && st.code() == errc::not_found;
+  if (e.deleted) return false;
+  if (e.kind == index::entry_kind::directory) return st->kind == store::file_kind::directory;
+  return st->kind == store::file_kind::regular && st->size == e.size && st->mtime_ns == e.mtime_ns &&
+         st->inode == e.inode;
+}
+
+}  // namespace ftsync::sync
