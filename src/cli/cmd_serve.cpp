@@ -3,8 +3,10 @@
 #include "cli/signals.hpp"
 
 #include <ftsync/ops/file_server.hpp>
+#include <ftsync/index/entry.hpp>
 #include <ftsync/session/server.hpp>
 #include <ftsync/store/root.hpp>
+#include <ftsync/sync/service.hpp>
 #include <ftsync/util/log.hpp>
 
 #include <unistd.h>
@@ -21,6 +23,34 @@ struct serve_args {
   double idle_timeout_s = 0;  // 0: not given
   std::string name;
 };
+
+// One port, one session, two services: folder sync messages (wire ids
+// 70-81) go to the sync service, everything else to the one-off file server.
+// Composed here so that ops (file_server) needs no knowledge of sync.
+class combined_handler final : public session::request_handler {
+ public:
+  combined_handler(ops::file_server& files, sync::service& folders) : m_files(files), m_sync(folders) {}
+  void on_open(session::session_ref& s) override {
+    m_files.on_open(s);
+    m_sync.on_open(s);
+  }
+  status on_message(session::session_ref& s, wire::message&& m) override {
+    if (sync::is_sync_message(m)) return m_sync.on_message(s, std::move(m));
+    return m_files.on_message(s, std::move(m));
+  }
+  void on_close(session::session_ref& s, const error* why) override {
+    m_sync.on_close(s, why);
+    m_files.on_close(s, why);
+  }
+
+ private:
+  ops::file_server& m_files;
+  sync::service& m_sync;
+};
+
+// Periodic full rescan of a served folder that is synced; the watcher
+// triggers rescans in between (sync/service.hpp).
+constexpr std::chrono::seconds k_served_rescan_interval{60};
 
 std::string default_server_name() {
   char host[256] = {};
@@ -101,7 +131,14 @@ int run_serve(context& ctx, const serve_args& a) {
   ctx.out.line("ftsync: serving " + root_text + " on " + bound.to_string() + " as " + id_text);
   std::fflush(stdout);
 
-  ops::file_server handler(std::move(*root));
+  // The served folder's sync index (its own root handle: the file server
+  // owns the other one).
+  auto synced = sync::folder::open(*s.root, sync::index_file_for(ctx.dirs.state_dir, *s.root),
+                                   index::device_of(me.value->key()), false);
+  if (!synced) return ctx.out.fail("", synced.err(), phase::local);
+  sync::service folders(std::move(*synced), true, k_served_rescan_interval);
+  ops::file_server files(std::move(*root));
+  combined_handler handler(files, folders);
   auto ran = (*server)->run(handler, stop);
   if (!ran) return ctx.out.fail(listen_text, ran.err(), phase::local);
   const auto c = (*server)->counters();

@@ -52,6 +52,8 @@ command make_mkdir(CLI::App& parent);
 command make_rmdir(CLI::App& parent);
 command make_rm(CLI::App& parent);
 command make_mv(CLI::App& parent);
+command make_sync(CLI::App& parent);
+command make_status(CLI::App& parent);
 // Hidden (`ftsync __complete ...`): candidates for completions/; it walks
 // `parent`'s subcommands, so it is added last.
 command make_complete(CLI::App& parent);

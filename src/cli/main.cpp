@@ -82,7 +82,8 @@ int run(int argc, char** argv) {
   std::vector<command> commands = {make_keygen(app), make_id(app),   make_trust(app), make_untrust(app),
                                    make_peers(app),  make_serve(app), make_ping(app),  make_ls(app),
                                    make_push(app),   make_pull(app),  make_mkdir(app), make_rmdir(app),
-                                   make_rm(app),     make_mv(app),    make_complete(app)};
+                                   make_rm(app),     make_mv(app),    make_sync(app),  make_status(app),
+                                   make_complete(app)};
 
   try {
     app.parse(argc, argv);

@@ -1,0 +1,278 @@
+// Folder sync (issue 4) between two real nodes on 127.0.0.1: `ftsync serve`
+// on one, `ftsync sync` on the other. Every change kind on each side
+// converges; only changed data travels; ignore rules; conflicts keep both
+// versions; an unchanged restart re-reads nothing; the background mode
+// propagates a change within a second.
+#include "integration/harness.hpp"
+
+#include <doctest/doctest.h>
+
+#include <sys/stat.h>
+
+#include <fstream>
+#include <regex>
+#include <thread>
+
+using namespace integ;
+
+namespace {
+
+json sync_once(const pair_setup& p, const fs::path& local, const std::string& remote = "srv:/") {
+  auto r = p.c({"--json", "sync", "--once", local.string(), remote});
+  REQUIRE_MESSAGE(r.exit_code == 0, describe(r));
+  auto s = find_summary(r.out);
+  REQUIRE_MESSAGE(s.has_value(), describe(r));
+  CHECK((*s)["op"] == "sync");
+  CHECK(s->contains("wire_bytes_sent"));
+  CHECK(s->contains("wire_bytes_received"));
+  return *s;
+}
+
+std::string same_trees(const fs::path& a, const fs::path& b) {
+  compare_options o;
+  o.mtime_files = true;
+  o.mode = true;
+  return tree_diff(snapshot(a), snapshot(b), o);
+}
+
+void overwrite_at(const fs::path& file, std::uint64_t offset, std::uint64_t size, std::uint64_t seed) {
+  const fs::path tmp = file.string() + ".patch";
+  write_random_file(tmp, size, seed);
+  const std::string patch = read_text(tmp);
+  fs::remove(tmp);
+  std::fstream f(file, std::ios::in | std::ios::out | std::ios::binary);
+  f.seekp(static_cast<std::streamoff>(offset));
+  f.write(patch.data(), static_cast<std::streamsize>(patch.size()));
+}
+
+void insert_at(const fs::path& file, std::uint64_t offset, const std::string& text) {
+  std::string all = read_text(file);
+  all.insert(offset, text);
+  std::ofstream o(file, std::ios::binary | std::ios::trunc);
+  o.write(all.data(), static_cast<std::streamsize>(all.size()));
+}
+
+std::vector<std::string> conflict_copies(const fs::path& dir) {
+  std::vector<std::string> out;
+  for (const auto& de : fs::directory_iterator(dir))
+    if (de.path().filename().string().find(".sync-conflict-") != std::string::npos)
+      out.push_back(de.path().filename().string());
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("sync --once: creates, edits, deletes, renames, mkdir and rmdir on either side converge") {
+  pair_setup p("sync-basic");
+  const fs::path local = p.dir / "local";  // created by sync
+  // Before the first sync: content on both sides.
+  fs::create_directories(p.root / "s" / "deep");
+  fs::create_directories(p.root / "empty-on-server");
+  write_text(p.root / "s" / "c.txt", "from the server\n");
+  write_random_file(p.root / "s" / "deep" / "r.bin", 300000, 1);
+  fs::create_directories(local / "sub");
+  fs::create_directories(local / "empty-local");
+  write_text(local / "a.txt", "local a\n");
+  write_text(local / "ünï cödé.txt", "unicode\n");
+  write_random_file(local / "sub" / "b.bin", 500000, 2);
+  fs::permissions(local / "a.txt", fs::perms(0600));
+  set_mtime_ns(local / "a.txt", 1600000000123456789LL);
+
+  auto s1 = sync_once(p, local);
+  CHECK(s1["files"] == 5);
+  CHECK_MESSAGE(same_trees(local, p.root) == "", same_trees(local, p.root));
+  CHECK(find_partials(p.root).empty());
+  CHECK(find_partials(local).empty());
+  CHECK(fs::is_directory(p.root / "empty-local"));
+  CHECK(fs::is_directory(local / "empty-on-server"));
+
+  // Changes on both sides.
+  write_text(local / "a.txt", "local a, edited\n");
+  fs::remove(local / "sub" / "b.bin");
+  fs::create_directories(local / "moved");
+  fs::rename(local / "ünï cödé.txt", local / "moved" / "renamed.txt");
+  fs::remove(local / "empty-local");
+  fs::create_directories(local / "new-dir" / "inner");
+  write_text(p.root / "srv-new.txt", "new on the server\n");
+  write_text(p.root / "s" / "c.txt", "edited on the server\n");
+  fs::remove(p.root / "s" / "deep" / "r.bin");
+  fs::remove(p.root / "s" / "deep");
+  fs::remove(p.root / "empty-on-server");
+  fs::permissions(p.root / "s", fs::perms(0750));
+
+  auto s2 = sync_once(p, local);
+  CHECK_MESSAGE(same_trees(local, p.root) == "", same_trees(local, p.root));
+  CHECK(read_text(p.root / "a.txt") == "local a, edited\n");
+  CHECK(read_text(local / "s" / "c.txt") == "edited on the server\n");
+  CHECK(read_text(local / "srv-new.txt") == "new on the server\n");
+  CHECK_FALSE(fs::exists(p.root / "sub" / "b.bin"));
+  CHECK_FALSE(fs::exists(local / "s" / "deep"));
+  CHECK_FALSE(fs::exists(p.root / "empty-local"));
+  CHECK_FALSE(fs::exists(local / "empty-on-server"));
+  CHECK(fs::is_directory(p.root / "new-dir" / "inner"));
+  CHECK(read_text(p.root / "moved" / "renamed.txt") == "unicode\n");
+  CHECK_FALSE(fs::exists(p.root / "ünï cödé.txt"));
+  CHECK(s2["renamed"] == 1);
+  CHECK((fs::status(local / "s").permissions() & fs::perms::all) == fs::perms(0750));
+
+  // Nothing changed: a third run moves no file data and re-reads no file.
+  auto s3 = sync_once(p, local);
+  CHECK(s3["files"] == 0);
+  CHECK(s3["bytes"] == 0);
+  CHECK(s3["hashed_files"] == 0);
+  CHECK(s3["rounds"] == 1);
+}
+
+TEST_CASE("sync --once: only changed data travels (1 MiB overwrite, 100-byte insertion, rename)") {
+  pair_setup p("sync-delta");
+  const fs::path local = p.dir / "local";
+  fs::create_directories(local);
+  constexpr std::uint64_t size = 64ull << 20;
+  write_random_file(local / "big.bin", size, 7);
+  auto first = sync_once(p, local);
+  CHECK(first["bytes"] == size);
+  REQUIRE(same_content(local / "big.bin", p.root / "big.bin"));
+
+  // 1 MiB overwritten in the middle: about 1 MiB travels.
+  overwrite_at(local / "big.bin", 30ull << 20, 1 << 20, 0x1111111111ULL);  // far-apart seeds: no shared data
+  auto s = sync_once(p, local);
+  const double mib = 1024.0 * 1024.0;
+  MESSAGE("1 MiB overwrite: bytes " << s["bytes"].get<double>() / mib << " MiB, wire sent "
+                                    << s["wire_bytes_sent"].get<double>() / mib << " MiB");
+  CHECK(s["bytes"].get<double>() >= 1.0 * mib);
+  CHECK(s["bytes"].get<double>() <= 1.5 * mib);
+  CHECK(s["wire_bytes_sent"].get<double>() <= 1.7 * mib);
+  CHECK(same_content(local / "big.bin", p.root / "big.bin"));
+
+  // 100 bytes inserted in the middle: a few chunks, not the rest of the file.
+  insert_at(local / "big.bin", 20ull << 20, std::string(100, 'i'));
+  s = sync_once(p, local);
+  MESSAGE("100-byte insertion: bytes " << s["bytes"] << ", wire sent " << s["wire_bytes_sent"]);
+  CHECK(s["bytes"].get<double>() <= 512 * 1024);
+  CHECK(s["wire_bytes_sent"].get<double>() <= 700 * 1024);
+  CHECK(same_content(local / "big.bin", p.root / "big.bin"));
+
+  // The same on the way back: the server edits, the client pulls ~1 MiB.
+  overwrite_at(p.root / "big.bin", 10ull << 20, 1 << 20, 0x2222222222ULL);
+  s = sync_once(p, local);
+  MESSAGE("1 MiB overwrite on the server: received " << s["bytes_received"] << ", wire received "
+                                                     << s["wire_bytes_received"]);
+  CHECK(s["bytes_received"].get<double>() <= 1.5 * mib);
+  CHECK(s["wire_bytes_received"].get<double>() <= 1.7 * mib);
+  CHECK(same_content(local / "big.bin", p.root / "big.bin"));
+
+  // A move on either side sends no file data.
+  fs::create_directories(local / "archive");
+  fs::rename(local / "big.bin", local / "archive" / "big-renamed.bin");
+  s = sync_once(p, local);
+  CHECK(s["bytes"] == 0);
+  CHECK(s["renamed"] == 1);
+  CHECK(s["wire_bytes_sent"].get<double>() < 64 * 1024);
+  CHECK(fs::exists(p.root / "archive" / "big-renamed.bin"));
+  CHECK_FALSE(fs::exists(p.root / "big.bin"));
+  fs::rename(p.root / "archive" / "big-renamed.bin", p.root / "back.bin");
+  s = sync_once(p, local);
+  CHECK(s["bytes"] == 0);
+  CHECK(s["wire_bytes_received"].get<double>() < 64 * 1024);
+  CHECK(same_content(p.root / "back.bin", local / "back.bin"));
+
+  // A copy of an existing file is built from local blocks: nothing sent.
+  fs::copy_file(local / "back.bin", local / "copy.bin");
+  s = sync_once(p, local);
+  CHECK(s["bytes"] == 0);
+  CHECK(same_content(local / "copy.bin", p.root / "copy.bin"));
+  CHECK_MESSAGE(same_trees(local, p.root) == "", same_trees(local, p.root));
+}
+
+TEST_CASE("sync --once: .ftsyncignore patterns keep paths local; ftsync's own files never travel") {
+  pair_setup p("sync-ignore");
+  const fs::path local = p.dir / "local";
+  fs::create_directories(local / "build" / "obj");
+  fs::create_directories(local / "src" / "logs");
+  write_text(local / ".ftsyncignore", "# local only\n*.tmp\n!keep.tmp\nbuild/\n/top-only.txt\nsrc/**/*.log\n");
+  write_text(local / "x.tmp", "scratch");
+  write_text(local / "keep.tmp", "kept");
+  write_text(local / "build" / "obj" / "a.o", "object");
+  write_text(local / "top-only.txt", "only at the top");
+  write_text(local / "src" / "top-only.txt", "deeper is synced");
+  write_text(local / "src" / "main.c", "int main;");
+  write_text(local / "src" / "logs" / "run.log", "log");
+  sync_once(p, local);
+  CHECK(fs::exists(p.root / "keep.tmp"));
+  CHECK(fs::exists(p.root / "src" / "main.c"));
+  CHECK(fs::exists(p.root / "src" / "top-only.txt"));
+  CHECK_FALSE(fs::exists(p.root / "x.tmp"));
+  CHECK_FALSE(fs::exists(p.root / "build"));
+  CHECK_FALSE(fs::exists(p.root / "top-only.txt"));
+  CHECK_FALSE(fs::exists(p.root / "src" / "logs" / "run.log"));
+  CHECK_FALSE(fs::exists(p.root / ".ftsyncignore"));
+  // A file the server has under an ignored name is not pulled either.
+  write_text(p.root / "remote.tmp", "stays there");
+  sync_once(p, local);
+  CHECK_FALSE(fs::exists(local / "remote.tmp"));
+  // Nothing of ftsync's own (index, partial files) appears in either folder.
+  for (const auto& d : {local, p.root})
+    for (auto it = fs::recursive_directory_iterator(d); it != fs::recursive_directory_iterator(); ++it)
+      CHECK_MESSAGE(it->path().filename().string().rfind(".ftsync.", 0) != 0, it->path().string());
+}
+
+TEST_CASE("sync --once: concurrent edits keep both versions; delete-vs-edit keeps the edit") {
+  pair_setup p("sync-conflict");
+  const fs::path local = p.dir / "local";
+  fs::create_directories(local);
+  write_text(local / "doc.txt", "original\n");
+  write_text(local / "gone-here.txt", "v1\n");
+  write_text(local / "gone-there.txt", "v1\n");
+  sync_once(p, local);
+  REQUIRE(fs::exists(p.root / "doc.txt"));
+
+  write_text(local / "doc.txt", "edited on the client\n");
+  set_mtime_ns(local / "doc.txt", 1700000000000000000LL);
+  write_text(p.root / "doc.txt", "edited on the server\n");
+  set_mtime_ns(p.root / "doc.txt", 1700000100000000000LL);  // newer: keeps the name
+  fs::remove(local / "gone-here.txt");
+  write_text(p.root / "gone-here.txt", "edited on the server after the client deleted it\n");
+  write_text(local / "gone-there.txt", "edited on the client\n");
+  fs::remove(p.root / "gone-there.txt");
+
+  auto r = p.c({"--json", "sync", "--once", local.string(), "srv:/"});
+  REQUIRE_MESSAGE(r.exit_code == 0, describe(r));
+  auto s = find_summary(r.out);
+  REQUIRE(s.has_value());
+  CHECK((*s)["conflicts"] == 1);
+  CHECK_MESSAGE(contains(r.err, "conflict"), describe(r));  // the event is logged
+
+  CHECK(read_text(local / "doc.txt") == "edited on the server\n");
+  CHECK(read_text(p.root / "doc.txt") == "edited on the server\n");
+  const auto here = conflict_copies(local);
+  const auto there = conflict_copies(p.root);
+  REQUIRE(here.size() == 1);
+  REQUIRE(there == here);
+  const std::regex form(R"(doc\.sync-conflict-\d{8}-\d{6}-[A-Z2-7]{8}\.txt)");
+  CHECK_MESSAGE(std::regex_match(here[0], form), here[0]);
+  CHECK(read_text(local / here[0]) == "edited on the client\n");
+  CHECK(read_text(p.root / here[0]) == "edited on the client\n");
+  // Delete vs edit: the edit wins on both sides, whichever side deleted.
+  CHECK(read_text(local / "gone-here.txt") == "edited on the server after the client deleted it\n");
+  CHECK(read_text(p.root / "gone-here.txt") == "edited on the server after the client deleted it\n");
+  CHECK(read_text(local / "gone-there.txt") == "edited on the client\n");
+  CHECK(read_text(p.root / "gone-there.txt") == "edited on the client\n");
+  CHECK_MESSAGE(same_trees(local, p.root) == "", same_trees(local, p.root));
+
+  // The other way round: the client's version is newer and keeps the name.
+  write_text(local / "doc.txt", "client wins\n");
+  set_mtime_ns(local / "doc.txt", 1800000000000000000LL);
+  write_text(p.root / "doc.txt", "server loses\n");
+  set_mtime_ns(p.root / "doc.txt", 1700000000000000000LL);
+  auto s2 = sync_once(p, local);
+  CHECK(s2["conflicts"] == 1);
+  CHECK(read_text(p.root / "doc.txt") == "client wins\n");
+  CHECK(read_text(local / "doc.txt") == "client wins\n");
+  const auto both = conflict_copies(local);
+  CHECK(both.size() == 2);
+  CHECK(conflict_copies(p.root) == both);
+  bool kept = false;
+  for (const auto& n : both) kept = kept || read_text(p.root / n) == "server loses\n";
+  CHECK(kept);
+  CHECK_MESSAGE(same_trees(local, p.root) == "", same_trees(local, p.root));
+}
