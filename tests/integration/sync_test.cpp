@@ -7,6 +7,7 @@
 
 #include <doctest/doctest.h>
 
+#include <signal.h>
 #include <sys/stat.h>
 
 #include <fstream>
@@ -274,5 +275,70 @@ TEST_CASE("sync --once: concurrent edits keep both versions; delete-vs-edit keep
   bool kept = false;
   for (const auto& n : both) kept = kept || read_text(p.root / n) == "server loses\n";
   CHECK(kept);
+  CHECK_MESSAGE(same_trees(local, p.root) == "", same_trees(local, p.root));
+}
+
+TEST_CASE("sync in the background: a change on either side arrives within a second; status shows it") {
+  pair_setup p("sync-live");
+  const fs::path local = p.dir / "local";
+  fs::create_directories(local);
+  write_text(local / "seed.txt", "seed\n");
+  const std::vector<std::string> argv = {ftsync_binary().string(), "--json", "sync", local.string(), "srv:/"};
+  child bg(argv, p.cli.env(), p.dir / "sync.out", p.dir / "sync.err");
+  REQUIRE_MESSAGE(wait_until([&] { return fs::exists(p.root / "seed.txt"); }, 15s),
+                  read_text(p.dir / "sync.err"));
+
+  // Local change -> peer: watcher, 100 ms debounce, one round.
+  auto t0 = std::chrono::steady_clock::now();
+  write_text(local / "live.txt", "written while syncing\n");
+  REQUIRE(wait_until([&] { return fs::exists(p.root / "live.txt") && read_text(p.root / "live.txt") == "written while syncing\n"; },
+                     5s, 5ms));
+  const double up = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  MESSAGE("local change reached the server in " << up << " s");
+  CHECK(up < 1.0);
+
+  // Change made directly in the served folder -> client (the server's
+  // watcher marks its index stale; the client polls every 250 ms).
+  t0 = std::chrono::steady_clock::now();
+  write_text(p.root / "from-server.txt", "made on the server\n");
+  REQUIRE(wait_until([&] { return fs::exists(local / "from-server.txt") && read_text(local / "from-server.txt") == "made on the server\n"; },
+                     5s, 5ms));
+  const double down = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  MESSAGE("server-side change reached the client in " << down << " s");
+  CHECK(down < 1.0);
+
+  // Deletions and edits keep flowing.
+  fs::remove(local / "seed.txt");
+  CHECK(wait_until([&] { return !fs::exists(p.root / "seed.txt"); }, 5s));
+  write_text(p.root / "live.txt", "edited on the server\n");
+  CHECK(wait_until([&] { return read_text(local / "live.txt") == "edited on the server\n"; }, 5s));
+
+  auto st = p.c({"--json", "status"});
+  REQUIRE_MESSAGE(st.exit_code == 0, describe(st));
+  json status;
+  for (const auto& j : json_lines(st.out))
+    if (j.value("event", "") == "status") status = j;
+  REQUIRE(status.contains("syncs"));
+  REQUIRE(status["syncs"].size() == 1);
+  const auto& s = status["syncs"][0];
+  CHECK(s["running"] == true);
+  CHECK(s["connected"] == true);
+  CHECK(s["peer"] == "srv");
+  CHECK(s.contains("pending_files"));
+  CHECK(s.contains("pending_bytes"));
+  CHECK(s["last_sync_ns"].get<std::int64_t>() > 0);
+  CHECK(s.contains("rate_up_bytes_per_second"));
+  CHECK(s.contains("conflicts"));
+  auto human = p.c({"status"});
+  CHECK_MESSAGE(contains(human.out, "connected"), describe(human));
+
+  bg.signal(SIGTERM);
+  auto raw = bg.wait_for(10s);
+  REQUIRE(raw.has_value());
+  int code = -1, sig = 0;
+  decode_status(*raw, code, sig);
+  CHECK(code == 0);
+  auto after = p.c({"--json", "status"});
+  CHECK(contains(after.out, "\"running\":false"));
   CHECK_MESSAGE(same_trees(local, p.root) == "", same_trees(local, p.root));
 }
