@@ -2,7 +2,9 @@
 
 #include <arpa/inet.h>
 #include <netdb.h>
+#include <netinet/in.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 namespace ftsync::transport::detail {
 namespace {
@@ -56,6 +58,22 @@ std::string format_address(const ENetAddress& address) {
   a.s_addr = address.host;
   if (inet_ntop(AF_INET, &a, text, sizeof text) == nullptr) return "?:" + std::to_string(address.port);
   return std::string(text) + ":" + std::to_string(address.port);
+}
+
+std::uint32_t route_mtu(const ENetAddress& to) {
+  const int fd = ::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return 0;
+  sockaddr_in sa{};
+  sa.sin_family = AF_INET;
+  sa.sin_addr.s_addr = to.host;  // ENet keeps the address in network order
+  sa.sin_port = htons(to.port);
+  int mtu = 0;
+  socklen_t len = sizeof mtu;
+  // connect() on UDP sends nothing: it only picks the route.
+  const bool ok = ::connect(fd, reinterpret_cast<const sockaddr*>(&sa), sizeof sa) == 0 &&
+                  ::getsockopt(fd, IPPROTO_IP, IP_MTU, &mtu, &len) == 0;
+  ::close(fd);
+  return ok && mtu > 0 ? static_cast<std::uint32_t>(mtu) : 0;
 }
 
 }  // namespace ftsync::transport::detail

@@ -16,6 +16,14 @@ namespace ftsync::transport::detail {
 // (name does not resolve).
 result<ENetAddress> resolve(const endpoint& where);
 
+// The MTU of the local route to `to` (the kernel's IP_MTU for a connected
+// UDP socket), or 0 when it cannot be learnt. Datagrams above it are split
+// into IP fragments; one lost fragment loses the datagram, and orphaned
+// fragments fill the reassembly memory (4 MiB, held 30 s), after which
+// every fragmented datagram is dropped: a 30-second blackout, measured at
+// 100 ms RTT + 1% loss with 4096-byte datagrams on a 1500-byte path.
+std::uint32_t route_mtu(const ENetAddress& to);
+
 // "a.b.c.d:port".
 std::string format_address(const ENetAddress& address);
 

@@ -59,8 +59,16 @@ struct host_options {
   // for one peer (lab/RESULTS.md §4b).
   std::uint32_t mtu = 4096;
   // ENet maximumPacketSize / maximumWaitingData (defaults are 32 MiB each).
+  // Waiting data must exceed what a peer may legitimately have in flight
+  // (limits::send_window_bytes plus control traffic): ENet 1.3.17 neither
+  // stores nor acknowledges a datagram past this limit, and behind a lost
+  // datagram everything received waits.
   std::size_t max_packet_bytes = limits::max_frame_bytes;
-  std::size_t max_waiting_bytes = 4 * limits::max_frame_bytes;
+  std::size_t max_waiting_bytes = limits::send_window_bytes + 8 * limits::max_frame_bytes;
+  // Upper bound of ftsync's congestion window per connection (see
+  // src/transport/congestion.hpp); ENet's own 64 KiB window is bypassed.
+  // 16 MiB covers 160 MB/s at 100 ms RTT.
+  std::size_t max_window_bytes = 16 * 1024 * 1024;
   // When set on a listening host, the pre-authentication gate is active.
   std::optional<gate_key> gate;
   // How long a connect attempt may take before a disconnected event.
@@ -70,6 +78,14 @@ struct host_options {
   // keeps one knocking source from holding more than 1/8 of the default 128
   // slots; tests that open many connections from 127.0.0.1 may raise it.
   std::size_t max_connections_per_ip = 16;
+};
+
+// What the congestion controller sees of one connection (for metrics).
+struct connection_stats {
+  std::uint32_t rtt_ms = 0;          // ENet's smoothed round-trip time
+  std::size_t window_bytes = 0;      // current congestion window
+  double delivery_rate = 0;          // bytes/s acknowledged, best recent round
+  std::uint64_t retransmissions = 0; // ENet retransmission timeouts
 };
 
 struct host_stats {
@@ -94,12 +110,14 @@ class host {
   // every 500 ms until connected.
   result<conn_id> connect(const endpoint& to, const std::optional<gate_key>& knock);
 
-  // Queues one reliable, ordered message; errc::disconnected for a dead id
-  // or one not yet connected, errc::too_large above max_packet_bytes.
+  // Queues one reliable, ordered message; it enters ENet when the
+  // connection's congestion window has room. errc::disconnected for a dead
+  // id or one not yet connected, errc::too_large above max_packet_bytes.
   status send(conn_id conn, byte_view data);
 
   // Bytes given to send() on `conn` and not yet acknowledged by the peer.
   std::size_t queued_bytes(conn_id conn) const;
+  connection_stats stats_of(conn_id conn) const;
 
   // Services the socket for at most `timeout` and returns one event, or
   // nothing when the time ran out. A zero timeout only polls.

@@ -44,7 +44,7 @@ inline constexpr std::size_t max_open_transfers = 64;
 // Unacknowledged bytes a sender keeps in flight per session. ENet moves at
 // most 64 KiB per RTT per connection; 4 MiB keeps the pipe full while bounding
 // what sits in ENet's queues (lab/RESULTS.md §4b': deep queues collapse ENet).
-inline constexpr std::size_t send_window_bytes = 4 * 1024 * 1024;
+inline constexpr std::size_t send_window_bytes = 16 * 1024 * 1024;
 
 // Sessions one server holds at once (authenticated or in handshake).
 inline constexpr std::size_t max_sessions = 128;
