@@ -98,13 +98,14 @@ void add_flags(const CLI::App& app, std::string& out, bool with_help) {
 }
 
 // From the operands' names, which every command spells the same way:
-// PEER:PATH for a remote path, LOCAL for a local one, PEER for a peer name.
+// PEER:PATH for a remote path, LOCAL (or an operand named local) for a local
+// one, PEER for a peer name.
 std::string operand_kind(const CLI::App& app) {
   bool remote = false, local = false, peer = false;
   for (const CLI::Option* o : app.get_options([](const CLI::Option* o) { return o->get_positional(); })) {
     const std::string words = o->get_name() + " " + o->get_type_name();
     remote = remote || words.find("PEER:") != std::string::npos;
-    local = local || words.find("LOCAL") != std::string::npos;
+    local = local || words.find("LOCAL") != std::string::npos || o->get_name() == "local";
     peer = peer || o->get_name() == "PEER";
   }
   if (remote && local) return "local-remote";

@@ -273,7 +273,7 @@ int run_sync(context& ctx, const sync_args& a) {
 command make_sync(CLI::App& parent) {
   auto args = std::make_shared<sync_args>();
   auto* app = parent.add_subcommand("sync", "Keep a local folder and a peer's folder the same (in the background, or --once)");
-  app->add_option("dir", args->local, "Local folder (created when missing)")->required()->type_name("DIR");
+  app->add_option("local", args->local, "Local folder (created when missing)")->required()->type_name("DIR");
   app->add_option("remote", args->remote, "Folder on the peer (created when missing)")->required()->type_name("PEER:DIR");
   app->add_flag("--once", args->once, "Bring both sides up to date, print a summary and exit");
   app->add_option("--rescan-interval", args->rescan_interval_s,

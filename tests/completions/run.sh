@@ -138,7 +138,7 @@ expect_dirs() { check 1 "$@"; }
 
 # --- subcommands and flags ----------------------------------------------------
 mapfile -t commands < <(ftsync __complete commands | cut -f1)
-for c in keygen id trust untrust peers serve ping ls push pull mkdir rmdir rm mv; do
+for c in keygen id trust untrust peers serve ping ls push pull mkdir rmdir rm mv sync status; do
   [[ " ${commands[*]} " == *" $c "* ]] || fail "ftsync __complete commands does not list $c"
 done
 [[ " ${commands[*]} " != *" __complete "* ]] || fail "__complete is listed as a command"
