@@ -56,6 +56,32 @@ struct service::impl {
   bool scanned = false;
   std::map<session::session_id, session_state> sessions;
   bytes buf;
+  // Who is uploading each target. A client killed mid-upload leaves its
+  // session (and the partial file's lock) alive until the transport notices
+  // (ENet's timeout, ~30 s); the same peer's next session takes the upload
+  // over, so a re-run resumes at once instead of failing busy.
+  struct writer {
+    session::session_id session = 0;
+    std::uint32_t transfer = 0;
+    crypto::public_key peer;
+  };
+  std::map<rel_path, writer> writers;
+
+  void take_over(const rel_path& target, session::session_ref& s) {
+    auto it = writers.find(target);
+    if (it == writers.end() || it->second.session == s.id() || !(it->second.peer == s.peer().key)) return;
+    auto old = sessions.find(it->second.session);
+    if (old != sessions.end()) {
+      old->second.uploads.erase(it->second.transfer);  // closes the partial file, keeps its data
+      log::info(who(s) + ": takes over the sync upload of " + escape_for_log(target.str()) + " from session " +
+                std::to_string(it->second.session));
+    }
+    writers.erase(it);
+  }
+  void release(const rel_path& target, session::session_id sid) {
+    auto it = writers.find(target);
+    if (it != writers.end() && it->second.session == sid) writers.erase(it);
+  }
 
   std::string who(session::session_ref& s) const {
     return escape_for_log(s.peer().name) + " (" + crypto::short_id(s.peer().key) + ")";
@@ -213,9 +239,11 @@ struct service::impl {
     }
     if (st.uploads.size() >= limits::max_open_transfers)
       return reply_error(s, m.id, make_error(errc::busy, "too many sync uploads open in this session"));
+    take_over(e.path, s);
     auto b = file_builder::open(*f, e.path, e);
     if (!b) return reply_error(s, m.id, b.err());
     const std::uint32_t t = st.next_transfer++;
+    writers[e.path] = writer{s.id(), t, s.peer().key};
     upload u;
     u.put_id = m.id;
     u.builder.emplace(std::move(*b));
@@ -257,6 +285,7 @@ struct service::impl {
     if (it == st.uploads.end()) return reply_error(s, m.id, make_error(errc::not_found, "no such sync transfer"));
     upload u = std::move(it->second);
     st.uploads.erase(it);
+    release(u.want.path, s.id());
     if (u.failed) return reply_error(s, m.id, *u.failed);
     if (!u.builder->list_complete() || u.builder->missing() != 0)
       return reply_error(s, m.id, make_error(errc::malformed, "sync_put_commit before every chunk arrived"));
@@ -288,7 +317,12 @@ folder& service::served() noexcept { return *m_impl->f; }
 
 void service::on_open(session::session_ref&) {}
 
-void service::on_close(session::session_ref& s, const error*) { m_impl->sessions.erase(s.id()); }
+void service::on_close(session::session_ref& s, const error*) {
+  auto it = m_impl->sessions.find(s.id());
+  if (it == m_impl->sessions.end()) return;
+  for (const auto& [t, u] : it->second.uploads) m_impl->release(u.want.path, s.id());
+  m_impl->sessions.erase(it);
+}
 
 status service::on_message(session::session_ref& s, wire::message&& m) {
   auto& st = m_impl->sessions[s.id()];

@@ -342,3 +342,49 @@ TEST_CASE("sync in the background: a change on either side arrives within a seco
   CHECK(contains(after.out, "\"running\":false"));
   CHECK_MESSAGE(same_trees(local, p.root) == "", same_trees(local, p.root));
 }
+
+TEST_CASE("sync --once killed mid-transfer resumes without re-sending verified chunks, either direction") {
+  pair_setup p("sync-resume");
+  const fs::path local = p.dir / "local";
+  fs::create_directories(local);
+  constexpr std::uint64_t size = 256ull << 20;
+  constexpr std::uint64_t kept_at_least = 32ull << 20;
+  const double mib = 1024.0 * 1024.0;
+
+  // Push: kill the client once the server holds 32+ MiB of the partial file.
+  write_random_file(local / "big.bin", size, 0x3333333333ULL);
+  {
+    const std::vector<std::string> argv = {ftsync_binary().string(), "--json", "sync", "--once", local.string(), "srv:/"};
+    child c(argv, p.cli.env(), p.dir / "push1.out", p.dir / "push1.err");
+    REQUIRE_MESSAGE(wait_until([&] { return largest_partial(p.root) >= kept_at_least; }, 60s, 5ms),
+                    read_text(p.dir / "push1.err"));
+    c.signal(SIGKILL);
+    c.wait_for(10s);
+  }
+  REQUIRE_FALSE(fs::exists(p.root / "big.bin"));  // never half-written at the final path
+  const std::uint64_t kept = largest_partial(p.root);
+  auto s = sync_once(p, local);
+  MESSAGE("push resumed: " << kept / mib << " MiB kept, " << s["bytes_sent"].get<double>() / mib << " MiB sent");
+  CHECK(s["bytes_sent"].get<std::uint64_t>() <= size - kept_at_least);
+  CHECK(same_content(local / "big.bin", p.root / "big.bin"));
+  CHECK(find_partials(p.root).empty());
+
+  // Pull: a new file on the server; kill the client at 32+ MiB locally.
+  write_random_file(p.root / "big2.bin", size, 0x4444444444ULL);
+  {
+    const std::vector<std::string> argv = {ftsync_binary().string(), "--json", "sync", "--once", local.string(), "srv:/"};
+    child c(argv, p.cli.env(), p.dir / "pull1.out", p.dir / "pull1.err");
+    REQUIRE_MESSAGE(wait_until([&] { return largest_partial(local) >= kept_at_least; }, 60s, 5ms),
+                    read_text(p.dir / "pull1.err"));
+    c.signal(SIGKILL);
+    c.wait_for(10s);
+  }
+  REQUIRE_FALSE(fs::exists(local / "big2.bin"));
+  s = sync_once(p, local);
+  MESSAGE("pull resumed: " << s["resumed_bytes"].get<double>() / mib << " MiB kept, "
+                           << s["bytes_received"].get<double>() / mib << " MiB received");
+  CHECK(s["resumed_bytes"].get<std::uint64_t>() >= kept_at_least);
+  CHECK(s["bytes_received"].get<std::uint64_t>() <= size - kept_at_least);
+  CHECK(same_content(local / "big2.bin", p.root / "big2.bin"));
+  CHECK(find_partials(local).empty());
+}
