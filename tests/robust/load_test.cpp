@@ -38,6 +38,7 @@ struct load_result {
   double seconds = 0;
   std::uint64_t peak_rss_kib = 0;
   std::string first_failure;
+  std::string proxy_stats;
 };
 
 // `clients` nodes push their own file and pull a shared one, all at once.
@@ -112,6 +113,7 @@ load_result run_load(int clients, int rounds, bool via_proxy, bool all_must_pass
   res.peak_rss_kib = peak_rss_kib(serve.pid());
   auto ls = nodes[0]->ftsync({"ls", "srv:/"}, 30s);
   CHECK_MESSAGE(ls.exit_code == 0, describe(ls));
+  if (px) res.proxy_stats = px->stop().dump();
   return res;
 }
 
@@ -122,7 +124,9 @@ TEST_CASE("50 clients on 50 addresses push and pull at once against one server: 
   const int rounds = count("FTSYNC_ROBUST_LOAD_ROUNDS", 1);
   const auto res = run_load(clients, rounds, /*via_proxy=*/true, /*all_must_pass=*/true);
   MESSAGE(clients, " clients x ", rounds, " round(s): ", res.ok, " transfers complete, ", res.failed,
-          " failed, slowest round ", res.seconds, " s; server peak RSS (VmHWM) ", res.peak_rss_kib / 1024, " MiB");
+          " failed, slowest round ", res.seconds, " s; server peak RSS (VmHWM) ", res.peak_rss_kib / 1024,
+          " MiB; proxy ", res.proxy_stats,
+          res.first_failure.empty() ? std::string() : "; first failure:\n" + res.first_failure);
   CHECK(res.ok == 2 * clients * rounds);
   CHECK(res.peak_rss_kib > 0);
   CHECK_MESSAGE(res.peak_rss_kib < k_rss_limit_kib, ("server peak RSS " + std::to_string(res.peak_rss_kib / 1024) + " MiB"));
