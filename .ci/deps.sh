@@ -7,6 +7,7 @@ packages=(
   libenet-dev libmsgpack-cxx-dev libsodium-dev libcli11-dev doctest-dev
   nlohmann-json3-dev libtomlplusplus-dev libsqlite3-dev
   bash-completion zsh fish
+  clang libclang-rt-14-dev
 )
 missing=()
 for p in "${packages[@]}"; do

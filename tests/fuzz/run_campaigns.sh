@@ -2,7 +2,7 @@
 # Time-boxed libFuzzer campaigns over every fuzz target (research/security.md
 # "Fuzz targets and CI budget"; issue 5: about a minute per target in CI).
 #
-#   tests/fuzz/run_campaigns.sh BUILD_DIR [SECONDS_PER_TARGET=45]
+#   tests/fuzz/run_campaigns.sh BUILD_DIR [SECONDS_PER_TARGET=45] [JOBS=nproc]
 #
 # BUILD_DIR is a clang tree configured with -DFTSYNC_LIBFUZZER=ON (ASan and
 # UBSan are always on in those binaries). Each target starts from a scratch
@@ -12,10 +12,12 @@
 # tests/fuzz/corpus/<name>/regression-<sha1>, so that from then on the
 # ordinary corpus replay (ctest -L fuzz-corpus, g++) runs it on every change;
 # commit it with the fix. Prints each target's executions and coverage.
+# libFuzzer uses one core, so JOBS targets run side by side.
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 build=${1:?usage: $0 BUILD_DIR [SECONDS_PER_TARGET]}
 seconds=${2:-45}
+jobs=${3:-$(nproc)}
 shopt -s nullglob
 bins=("$build"/tests/fuzz/fuzz_*_libfuzzer)
 if ((${#bins[@]} == 0)); then
@@ -28,8 +30,9 @@ trap 'rm -rf "$work"' EXIT
 # detect_leaks=0 too); memory errors and UB abort.
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=0:abort_on_error=1}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
-failed=0
-for bin in "${bins[@]}"; do
+# One campaign; its report goes to $work/<name>.report, its status to .rc.
+campaign() {
+  local bin=$1 target name corpus max_len t0 rc execs cov
   target=$(basename "$bin" _libfuzzer)
   name=${target#fuzz_}
   corpus=$work/$name
@@ -44,19 +47,41 @@ for bin in "${bins[@]}"; do
   rc=$?
   execs=$(grep -o 'stat::number_of_executed_units: *[0-9]*' "$work/$name.log" | grep -o '[0-9]*$')
   cov=$(grep -o 'cov: [0-9]*' "$work/$name.log" | tail -1)
-  echo "$target: exit $rc, ${execs:-?} executions in $((SECONDS - t0)) s, ${cov:-cov ?}"
-  artifacts=("$work/artifacts-$name"/*)
-  if ((rc != 0 || ${#artifacts[@]} > 0)); then
-    failed=1
-    tail -60 "$work/$name.log"
-    for a in "${artifacts[@]}"; do
-      min=$work/min-$(basename "$a")
-      "$bin" -minimize_crash=1 -runs=20000 -max_total_time=60 -exact_artifact_path="$min" "$a" > /dev/null 2>&1
-      [[ -s $min ]] || min=$a
-      keep=tests/fuzz/corpus/$name/regression-$(sha1sum "$min" | cut -c1-16)
-      cp "$min" "$keep"
-      echo "$target: kept the minimised input as $keep"
-    done
+  {
+    echo "$target: exit $rc, ${execs:-?} executions in $((SECONDS - t0)) s, ${cov:-cov ?}"
+    local artifacts=("$work/artifacts-$name"/*)
+    if ((rc != 0 || ${#artifacts[@]} > 0)); then
+      rc=1
+      tail -60 "$work/$name.log"
+      for a in "${artifacts[@]}"; do
+        local min=$work/min-$(basename "$a")
+        "$bin" -minimize_crash=1 -runs=20000 -max_total_time=60 -exact_artifact_path="$min" "$a" > /dev/null 2>&1
+        [[ -s $min ]] || min=$a
+        mkdir -p tests/fuzz/corpus/"$name"
+        local keep=tests/fuzz/corpus/$name/regression-$(sha1sum "$min" | cut -c1-16)
+        cp "$min" "$keep"
+        echo "$target: kept the minimised input as $keep"
+      done
+    fi
+  } > "$work/$name.report"
+  echo "$rc" > "$work/$name.rc"
+}
+
+running=0
+for bin in "${bins[@]}"; do
+  if ((running >= jobs)); then
+    wait -n
+    ((running--))
   fi
+  campaign "$bin" &
+  ((running++))
+done
+wait
+failed=0
+for bin in "${bins[@]}"; do
+  name=$(basename "$bin" _libfuzzer)
+  name=${name#fuzz_}
+  cat "$work/$name.report"
+  [[ $(cat "$work/$name.rc" 2>/dev/null) == 0 ]] || failed=1
 done
 exit $failed
