@@ -1,6 +1,7 @@
 // kill -9 at random moments (issue 5, "Faults"; research/security.md D7):
-// the sender or the receiver of a push or a pull is SIGKILLed mid-transfer
-// FTSYNC_ROBUST_KILLS times in a row (20 in quick mode, 200 in soak mode).
+// the sender or the receiver of a push, a pull or a `sync --once` is
+// SIGKILLed mid-transfer FTSYNC_ROBUST_KILLS times in a row (20 in quick
+// mode, 200 in soak mode).
 // After every kill, every file at a final path on the receiver is some
 // complete version of its source (hash-equal), never a mix or a prefix; the
 // re-runs resume, and the last one completes with every file hash-equal.
@@ -82,18 +83,26 @@ struct kill_stats {
   std::uint64_t resumed_bytes = 0;  // kept from partial files by runs that completed
 };
 
-// One push (or pull) kill loop. `is_push`: the client sends; else it receives.
-void kill_loop(bool is_push, std::uint64_t seed) {
+enum class mode { push, pull, sync };
+
+// One kill loop. Push and sync: the client sends (sync's changes are all
+// made on the client's side here); pull: the client receives.
+void kill_loop(mode m, std::uint64_t seed) {
   const int want = count("FTSYNC_ROBUST_KILLS", 20);
-  pair_setup p(is_push ? "kill-push" : "kill-pull");
+  const bool is_push = m != mode::pull;
+  pair_setup p(m == mode::push ? "kill-push" : m == mode::pull ? "kill-pull" : "kill-sync");
   source_tree src;
-  // Push: the client's tree is the source. Pull: the server's root is.
+  // Push and sync: the client's tree is the source. Pull: the server's root is.
   src.dir = is_push ? p.dir / "src" : p.root / "src";
   src.write(seed);
-  const fs::path receiver = is_push ? p.root / "dst" / "src" : p.dir / "dst" / "src";
+  const fs::path receiver = m == mode::push ? p.root / "dst" / "src"
+                            : m == mode::pull ? p.dir / "dst" / "src"
+                                              : p.root / "dst";
   const std::vector<std::string> args =
-      is_push ? std::vector<std::string>{"--json", "push", src.dir.string(), "srv:/dst"}
-              : std::vector<std::string>{"--json", "pull", "srv:/src", (p.dir / "dst").string()};
+      m == mode::push   ? std::vector<std::string>{"--json", "push", src.dir.string(), "srv:/dst"}
+      : m == mode::pull ? std::vector<std::string>{"--json", "pull", "srv:/src", (p.dir / "dst").string()}
+                        : std::vector<std::string>{"--json", "sync", "--once", src.dir.string(), "srv:/dst"};
+  const char* what = m == mode::push ? "push" : m == mode::pull ? "pull" : "sync";
 
   std::mt19937_64 rng(seed);
   kill_stats ks;
@@ -132,7 +141,7 @@ void kill_loop(bool is_push, std::uint64_t seed) {
     CHECK_MESSAGE(torn == "", ("after kill " + std::to_string(ks.kills) + " of the " +
                                (kill_server ? "server" : "client") + ":\n" + torn));
   }
-  MESSAGE((is_push ? "push" : "pull"), ": ", ks.kills, " kills (", ks.sender, " sender, ", ks.receiver,
+  MESSAGE(std::string(what), ": ", ks.kills, " kills (", ks.sender, " sender, ", ks.receiver,
           " receiver), ", ks.finished_first, " runs finished before their kill, ", src.generation,
           " source generations");
   CHECK_MESSAGE(ks.kills == want, "could not land the requested number of kills mid-transfer");
@@ -149,10 +158,10 @@ void kill_loop(bool is_push, std::uint64_t seed) {
   REQUIRE_MESSAGE(last.exit_code == 0, describe(last));
   ks.resumed_bytes += kept_bytes(last.out);
   MESSAGE("re-runs kept ", ks.resumed_bytes / 1024, " KiB from partial files instead of sending them again");
-  CHECK_MESSAGE(ks.resumed_bytes > 0, "no re-run resumed a partial file");
+  if (m != mode::sync) CHECK_MESSAGE(ks.resumed_bytes > 0, "no re-run resumed a partial file");
   CHECK_MESSAGE(caught_up(src, receiver), "the final run did not make the receiver equal to the source");
   CHECK_MESSAGE(torn_files(src, receiver) == "", torn_files(src, receiver));
-  const auto partials = find_partials(is_push ? p.root : p.dir / "dst");
+  const auto partials = find_partials(m != mode::pull ? p.root : p.dir / "dst");
   CHECK_MESSAGE(partials.empty(), ("partial files left after the final, complete run: " +
                                    (partials.empty() ? std::string() : partials.front().string())));
   CHECK(p.serve->running());
@@ -160,6 +169,8 @@ void kill_loop(bool is_push, std::uint64_t seed) {
 
 }  // namespace
 
-TEST_CASE("kill -9 the sender or the receiver during push, again and again") { kill_loop(true, 501); }
+TEST_CASE("kill -9 the sender or the receiver during push, again and again") { kill_loop(mode::push, 501); }
 
-TEST_CASE("kill -9 the sender or the receiver during pull, again and again") { kill_loop(false, 777); }
+TEST_CASE("kill -9 the sender or the receiver during pull, again and again") { kill_loop(mode::pull, 777); }
+
+TEST_CASE("kill -9 either side during sync --once, again and again") { kill_loop(mode::sync, 913); }

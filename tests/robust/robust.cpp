@@ -111,7 +111,8 @@ std::map<std::string, std::string> final_files(const fs::path& dir) {
     if (e.type != 'f') continue;
     const auto slash = p.rfind('/');
     const std::string name = slash == std::string::npos ? p : p.substr(slash + 1);
-    if (name.rfind(".ftsync.", 0) == 0 && name.size() > 5 && name.substr(name.size() - 5) == ".part") continue;
+    // ftsync's own files (partials, state) are not part of the tree.
+    if (name.rfind(".ftsync", 0) == 0) continue;
     out[p] = e.digest;
   }
   return out;

@@ -70,7 +70,8 @@ class proxy {
 // Path of the proxy binary (FTSYNC_PROXY_BINARY).
 const fs::path& proxy_binary();
 
-// Regular files beneath `dir` that are not partials, relative path -> BLAKE2b hex.
+// Regular files beneath `dir`, except ftsync's own (".ftsync*": partials,
+// state), relative path -> BLAKE2b hex.
 std::map<std::string, std::string> final_files(const fs::path& dir);
 
 }  // namespace robust
