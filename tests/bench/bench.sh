@@ -3,7 +3,8 @@
 # on plain loopback and on emulated WAN links (../shared/lab/netlab.sh).
 #
 #   tests/bench/bench.sh [--quick] [--conditions plain,rtt20,rtt100_loss1]
-#                        [--tools ftsync,rsync,scp] [--runs N] [--size BYTES]
+#                        [--tools ftsync,rsync,scp] [--workloads file,tree]
+#                        [--runs N] [--size BYTES]
 #                        [--timeout SEC] [--out FILE.md] [--ftsync PATH]
 #                        [--netlab PATH] [--workdir DIR]
 #
@@ -18,15 +19,16 @@ HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 REPO="$(cd "$HERE/../.." && pwd)"
 
 # ---------------------------------------------------------------- options
-QUICK=0; CONDITIONS=""; TOOLS="ftsync,rsync,scp"; RUNS=""; SIZE=""; TIMEOUT=""
+QUICK=0; CONDITIONS=""; TOOLS="ftsync,rsync,scp"; WORKLOADS="file,tree"; RUNS=""; SIZE=""; TIMEOUT=""
 OUT=""; FTSYNC="$REPO/build/ftsync"; NETLAB_SRC=""; WORKBASE="${TMPDIR:-/tmp}"
-usage() { sed -n 2,13p "$0" | sed 's/^# \{0,1\}//'; exit 2; }
+usage() { sed -n 2,14p "$0" | sed 's/^# \{0,1\}//'; exit 2; }
 die() { echo "bench: error: $*" >&2; exit 2; }
 while [ $# -gt 0 ]; do
   case "$1" in
     --quick) QUICK=1 ;;
     --conditions) CONDITIONS="${2:?}"; shift ;;
     --tools) TOOLS="${2:?}"; shift ;;
+    --workloads) WORKLOADS="${2:?}"; shift ;;
     --runs) RUNS="${2:?}"; shift ;;
     --size) SIZE="${2:?}"; shift ;;
     --timeout) TIMEOUT="${2:?}"; shift ;;
@@ -50,6 +52,8 @@ fi
 [ -z "$TIMEOUT" ] || [[ "$TIMEOUT" =~ ^[1-9][0-9]*$ ]] || die "--timeout must be seconds"
 IFS=, read -r -a TOOL_LIST <<< "$TOOLS"
 IFS=, read -r -a COND_LIST <<< "$CONDITIONS"
+IFS=, read -r -a WL_LIST <<< "$WORKLOADS"
+for w in "${WL_LIST[@]}"; do case "$w" in file|tree) ;; *) die "unknown workload '$w'";; esac; done
 for t in "${TOOL_LIST[@]}"; do case "$t" in ftsync|rsync|scp) ;; *) die "unknown tool '$t'";; esac; done
 # netlab.sh arguments per condition: one-way delay ms, loss % (RTT = 2 x delay).
 cond_args() { case "$1" in plain) echo "0 0";; rtt20) echo "10 0";; rtt100_loss1) echo "50 1";; *) return 1;; esac; }
@@ -358,7 +362,7 @@ for cond in "${COND_LIST[@]}"; do
   "$NETLAB" up "$NS" "$delay" "$loss" > "$LOGS/netlab-$cond.log" 2>&1 || die "netlab up failed: $(tail -3 "$LOGS/netlab-$cond.log")"
   start_daemons "$cond"
   size=$(cond_size "$cond")
-  for wl in file tree; do
+  for wl in "${WL_LIST[@]}"; do
     for run in $(seq "$RUNS"); do
       for tool in "${TOOL_LIST[@]}"; do
         if [ -n "${SKIP[$tool/$cond/$wl]:-}" ]; then
