@@ -63,7 +63,10 @@ touch "$work/local/report.txt"
 alice keygen >/dev/null 2>&1 || { fail "alice keygen"; exit 1; }
 ftsync keygen >/dev/null 2>&1 || { fail "bob keygen"; exit 1; }
 alice trust "$(ftsync id)" --name bob >/dev/null 2>&1 || fail "alice trust bob"
-alice --json serve --root "$root" --listen 127.0.0.1:0 >"$work/serve.out" 2>"$work/serve.log" &
+# Not through the alice() function: backgrounded, a function runs in a
+# subshell, $! would be that subshell, and killing it left the server running.
+XDG_CONFIG_HOME=$work/alice XDG_STATE_HOME=$work/alice-state \
+  ftsync --json serve --root "$root" --listen 127.0.0.1:0 >"$work/serve.out" 2>"$work/serve.log" &
 server_pid=$!
 port=
 for _ in $(seq 100); do
