@@ -59,6 +59,11 @@ result<std::vector<std::uint64_t>> file_builder::add_chunks(const std::vector<in
     if (c.offset != m_next_offset || c.size == 0 || c.size > store::chunk_max ||
         c.size > m_want.size - m_next_offset)
       return make_error(errc::malformed, "chunk list of '" + m_want.path.str() + "' is not contiguous or too long");
+    // The chunker never cuts below chunk_min except at the end of a file:
+    // this bounds a list (and our memory for it) to size / 16 KiB entries,
+    // whatever a peer claims.
+    if (c.size < store::chunk_min && m_next_offset + c.size != m_want.size)
+      return make_error(errc::malformed, "chunk list of '" + m_want.path.str() + "' has a short chunk in the middle");
     m_next_offset += c.size;
     const std::uint64_t index = m_chunks.size();
     m_chunks.push_back(c);
