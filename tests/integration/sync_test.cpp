@@ -396,6 +396,26 @@ TEST_CASE("sync --once killed mid-transfer resumes without re-sending verified c
   CHECK(s["bytes_received"].get<std::uint64_t>() <= size - kept_at_least);
   CHECK(same_content(local / "big2.bin", p.root / "big2.bin"));
   CHECK(find_partials(local).empty());
+
+  // The server killed mid-upload (and the client with it), then restarted:
+  // the server's partial file is resumed from its verified chunks.
+  write_random_file(local / "big3.bin", size, 0x5555555555ULL);
+  {
+    const std::vector<std::string> argv = {ftsync_binary().string(), "--json", "sync", "--once", local.string(), "srv:/"};
+    child c(argv, p.cli.env(), p.dir / "push3.out", p.dir / "push3.err");
+    REQUIRE_MESSAGE(wait_until([&] { return largest_partial(p.root) >= kept_at_least; }, 60s, 5ms),
+                    read_text(p.dir / "push3.err"));
+    ::kill(p.serve->pid(), SIGKILL);
+    c.signal(SIGKILL);
+    c.wait_for(10s);
+  }
+  REQUIRE_FALSE(fs::exists(p.root / "big3.bin"));
+  p.restart_server();
+  s = sync_once(p, local);
+  MESSAGE("push after a server crash: " << s["bytes_sent"].get<double>() / mib << " MiB sent");
+  CHECK(s["bytes_sent"].get<std::uint64_t>() <= size - kept_at_least);
+  CHECK(same_content(local / "big3.bin", p.root / "big3.bin"));
+  CHECK(find_partials(p.root).empty());
 }
 
 TEST_CASE("a node serves a folder and syncs the same folder with another peer: changes travel through it") {

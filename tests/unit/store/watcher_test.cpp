@@ -5,6 +5,7 @@
 #include "unit/store/store_fixture.hpp"
 
 #include <chrono>
+#include <fstream>
 
 using namespace ftsync;
 using namespace store_test;
@@ -79,4 +80,29 @@ TEST_CASE("watcher ignores ftsync's own partial files") {
   REQUIRE(w.ok());
   write_file(t.dir / ".ftsync.0123456789abcdef.part", "temp");
   CHECK_FALSE(saw(*w, "", 300ms));
+}
+
+TEST_CASE("watcher: an inotify queue overflow is reported as 'rescan everything'") {
+  std::ifstream limit_file("/proc/sys/fs/inotify/max_queued_events");
+  std::size_t limit = 16384;
+  limit_file >> limit;
+  REQUIRE(limit < 200000);  // the test creates limit + 1000 files
+  tmp t;
+  auto r = store::root::open(t.dir);
+  REQUIRE(r.ok());
+  auto w = store::watcher::open(*r);
+  REQUIRE(w.ok());
+  // Nobody reads events while more than the queue holds are produced.
+  for (std::size_t i = 0; i < limit + 1000; ++i) {
+    const fs::path p = t.dir / ("f" + std::to_string(i));
+    std::ofstream(p).put('x');
+  }
+  bool overflow = false;
+  for (int i = 0; i < 100 && !overflow; ++i) {
+    auto ev = w->poll(10ms);
+    REQUIRE(ev.ok());
+    overflow = ev->overflow;
+    if (!ev->changed) break;
+  }
+  CHECK(overflow);
 }
