@@ -203,3 +203,48 @@ TEST_CASE("1000 half-open CONNECTs and 50000 garbage datagrams during a transfer
   CHECK_MESSAGE(ls.exit_code == 0, describe(ls));
   CHECK_MESSAGE(ls.seconds < 5, describe(ls));
 }
+
+// research/security.md C1/C2 with the stronger attacker: the server id is
+// not secret from peers, so anyone who has it can knock. 1,000 knocked
+// half-open CONNECTs (4 from each of 250 addresses, never completed) take
+// ENet peer slots until they time out. The server must stay up and a new
+// legitimate client must get in again within 60 s; the time it took is
+// reported. Soak mode only (up to a minute).
+TEST_CASE("soak: 1000 knocked half-open CONNECTs from someone who knows the server id") {
+  pair_setup p("knocked-flood");
+  const auto server_key = ftsync::crypto::parse_id(p.srv.id());
+  REQUIRE(server_key.ok());
+  const auto gate = ftsync::session::gate_key_for(*server_key);
+  std::mt19937_64 rng(7);
+  std::vector<std::unique_ptr<raw_socket>> socks;
+  for (int i = 1; i <= 250; ++i) socks.push_back(std::make_unique<raw_socket>(i));
+  const auto t0 = std::chrono::steady_clock::now();
+  for (int i = 0; i < 1000; ++i) {
+    auto& s = *socks[static_cast<std::size_t>(i) % socks.size()];
+    if (i < 250) {
+      const auto k = ftsync::transport::detail::make_knock(gate, ftsync::wall_now_ns() / 1'000'000'000);
+      s.send_to(p.serve->port(), k.data(), k.size());
+    }
+    const auto d = enet_connect(static_cast<std::uint32_t>(rng()));
+    s.send_to(p.serve->port(), d.data(), d.size());
+  }
+  // A new client, retried until it gets in (each try bounded by its own
+  // connect timeout).
+  run_result ls;
+  double first_ok = -1;
+  int tries = 0;
+  while (std::chrono::steady_clock::now() - t0 < 60s) {
+    ++tries;
+    ls = p.c({"ls", "srv:/"}, 30s);
+    if (ls.exit_code == 0) {
+      first_ok = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+      break;
+    }
+  }
+  std::size_t replies = 0;
+  for (auto& s : socks) replies += s->received_bytes();
+  MESSAGE("knocked flood: a new client got in after ", first_ok, " s (", tries, " tries); the 250 knocking sources got ",
+          replies, " bytes of ENet replies; last try:\n", describe(ls));
+  CHECK(p.serve->running());
+  CHECK_MESSAGE(first_ok >= 0, "no new client got in within 60 s of the knocked flood");
+}

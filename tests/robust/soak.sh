@@ -77,6 +77,7 @@ run corrupt_survives "$bin" "--test-case=corrupted datagrams are dropped below*"
 run replay "$bin" "--test-case=a captured session replayed*"
 run disk_full "$bin" "--test-case=disk full on the receiver*"
 for i in 1 2 3; do run "flood$i" "$bin" "--test-case=1000 half-open CONNECTs*"; done
+run knocked_flood "$bin" "--test-case=soak: 1000 knocked half-open CONNECTs*"
 run load "$bin" "--test-case=50 clients on 50 addresses*"
 run load_one_address "$bin" "--test-case=50 clients on one address*"
 run paths "$bin" "--test-case=dot-dot in every position*,encoded separators*,hard links into the root*,symlinks in a pull's local destination*,device files and FIFOs*"
