@@ -133,12 +133,19 @@ int run_serve(context& ctx, const serve_args& a) {
 
   // The served folder's sync index (its own root handle: the file server
   // owns the other one).
+  // Without a writable state dir the one-off commands still work; sync
+  // requests are then refused (an unknown message type ends that session).
   auto synced = sync::folder::open(*s.root, sync::index_file_for(ctx.dirs.state_dir, *s.root),
                                    index::device_of(me.value->key()), false);
-  if (!synced) return ctx.out.fail("", synced.err(), phase::local);
-  sync::service folders(std::move(*synced), true, k_served_rescan_interval);
+  std::unique_ptr<sync::service> folders;
+  if (synced)
+    folders = std::make_unique<sync::service>(std::move(*synced), true, k_served_rescan_interval);
+  else
+    ctx.out.warn("folder sync is off for this server: " + synced.err().message);
   ops::file_server files(std::move(*root));
-  combined_handler handler(files, folders);
+  std::unique_ptr<session::request_handler> combined;
+  if (folders) combined = std::make_unique<combined_handler>(files, *folders);
+  session::request_handler& handler = combined ? *combined : static_cast<session::request_handler&>(files);
   auto ran = (*server)->run(handler, stop);
   if (!ran) return ctx.out.fail(listen_text, ran.err(), phase::local);
   const auto c = (*server)->counters();
