@@ -455,3 +455,18 @@ TEST_CASE("a node serves a folder and syncs the same folder with another peer: c
   CHECK_MESSAGE(same_trees(edge_local, p.root) == "", same_trees(edge_local, p.root));
   CHECK_MESSAGE(same_trees(far, p.root) == "", same_trees(far, p.root));
 }
+
+TEST_CASE("sync with a read-only peer: pulls work, every change it would make on the server is refused") {
+  pair_setup p("sync-ro", true);
+  write_text(p.root / "published.txt", "read me\n");
+  const fs::path local = p.dir / "local";
+  fs::create_directories(local);
+  write_text(local / "mine.txt", "not allowed there\n");
+  auto r = p.c({"--json", "sync", "--once", local.string(), "srv:/"});
+  CHECK_MESSAGE(r.exit_code == 4, describe(r));  // some paths could not be synced
+  CHECK(read_text(local / "published.txt") == "read me\n");
+  CHECK_FALSE(fs::exists(p.root / "mine.txt"));
+  CHECK(find_partials(p.root).empty());
+  const bool said = contains(r.err, "could not be synced");
+  CHECK_MESSAGE(said, describe(r));
+}
