@@ -285,8 +285,14 @@ struct engine::impl {
     }
     if (r.kind == entry_kind::directory) {
       auto st = root.stat(a.path);
-      if (st && st->kind != store::file_kind::directory)
-        return make_error(errc::already_exists, "'" + a.path.str() + "' is a file here");
+      if (st && st->kind != store::file_kind::directory) {
+        // The peer's directory descends from our file (it saw it): replace
+        // the file, unless it changed since the scan.
+        if (!(l && !l->deleted && l->kind == entry_kind::file && f.disk_matches(*l)))
+          return make_error(errc::already_exists, "'" + a.path.str() + "' is a file here");
+        FTSYNC_TRY(root.remove_file(a.path));
+        st = root.stat(a.path);
+      }
       FTSYNC_TRY(root.make_dir(a.path, true, r.mode));
       (void)root.set_mode(a.path, r.mode);
       FTSYNC_TRY(record_local(want));
@@ -460,7 +466,8 @@ struct engine::impl {
       if (r.kind != entry_kind::file)
         return make_error(errc::unsupported, "'" + a.path.str() + "' is a directory on the peer and a file here");
       // Theirs is fetched into the conflict copy (a new file of ours, pushed
-      // next); ours keeps the name and wins over their version.
+      // next); ours keeps the name and wins over their version (for a
+      // directory here, the server replaces its file by the directory).
       file_entry theirs = r;
       theirs.path = *copy;
       theirs.version = {};

@@ -203,6 +203,12 @@ struct service::impl {
       return s.send(wire::ok{m.id});
     }
     if (e.kind == index::entry_kind::directory) {
+      // A file the client has seen (its version is the base) becomes a
+      // directory: the client holds that file's content (or a conflict copy).
+      if (c && !c->deleted && c->kind == index::entry_kind::file) {
+        auto rm = root.remove_file(e.path);
+        if (!rm && rm.code() != errc::not_found) return reply_error(s, m.id, rm.err());
+      }
       if (auto r = root.make_dir(e.path, true, e.mode); !r) return reply_error(s, m.id, r.err());
       (void)root.set_mode(e.path, e.mode);
       FTSYNC_TRY(f->db().put(e));

@@ -10,6 +10,7 @@
 #include <signal.h>
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <fstream>
 #include <regex>
 #include <thread>
@@ -58,6 +59,7 @@ std::vector<std::string> conflict_copies(const fs::path& dir) {
   for (const auto& de : fs::directory_iterator(dir))
     if (de.path().filename().string().find(".sync-conflict-") != std::string::npos)
       out.push_back(de.path().filename().string());
+  std::sort(out.begin(), out.end());
   return out;
 }
 
@@ -469,4 +471,22 @@ TEST_CASE("sync with a read-only peer: pulls work, every change it would make on
   CHECK(find_partials(p.root).empty());
   const bool said = contains(r.err, "could not be synced");
   CHECK_MESSAGE(said, describe(r));
+}
+
+TEST_CASE("sync --once: a directory on one side and a file of the same name on the other: the directory keeps the name") {
+  pair_setup p("sync-kind");
+  const fs::path local = p.dir / "local";
+  fs::create_directories(local / "here-dir");
+  write_text(local / "here-dir" / "inside.txt", "in the local directory\n");
+  write_text(p.root / "here-dir", "a file on the server\n");
+  fs::create_directories(p.root / "there-dir");
+  write_text(p.root / "there-dir" / "inside.txt", "in the server's directory\n");
+  write_text(local / "there-dir", "a file here\n");
+  sync_once(p, local);
+  CHECK(read_text(p.root / "here-dir" / "inside.txt") == "in the local directory\n");
+  CHECK(read_text(local / "there-dir" / "inside.txt") == "in the server's directory\n");
+  const auto copies = conflict_copies(local);
+  CHECK(copies.size() == 2);
+  CHECK(conflict_copies(p.root) == copies);
+  CHECK_MESSAGE(same_trees(local, p.root) == "", same_trees(local, p.root));
 }
