@@ -95,8 +95,6 @@ void congestion_control::end_round(const congestion_sample& s) {
   m_round_sent = s.sent_commands;
   m_round_lost = s.lost_commands;
   m_window_used = false;
-  if (m_round_rtt_ms > 0)
-    m_srtt_ms = m_srtt_ms == 0 ? m_round_rtt_ms : 0.75 * m_srtt_ms + 0.25 * m_round_rtt_ms;
   m_round_rtt_ms = 0;
 }
 

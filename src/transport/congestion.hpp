@@ -59,8 +59,6 @@ class congestion_control {
   std::size_t window() const noexcept { return m_window; }
   bool in_startup() const noexcept { return m_startup; }
   double min_rtt_ms() const noexcept { return m_min_rtt_ms; }
-  // Smoothed per-round lowest RTT: what the path takes now, queues included.
-  double srtt_ms() const noexcept { return m_srtt_ms; }
   double delivery_rate() const noexcept;  // bytes/s, best of the recent rounds
 
  private:
@@ -79,7 +77,6 @@ class congestion_control {
   double m_min_rtt_ms = 0;
   mono_time m_min_rtt_at{};
   double m_round_rtt_ms = 0;  // lowest sample this round
-  double m_srtt_ms = 0;
   std::array<double, 10> m_rates{};  // delivery rate of the last rounds
   std::size_t m_next_rate = 0;
   std::uint64_t m_rounds = 0;

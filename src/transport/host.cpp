@@ -562,17 +562,6 @@ status host::send(conn_id conn, byte_view data) {
   return {};
 }
 
-connection_stats host::stats_of(conn_id conn) const {
-  conn_state* c = m_impl->find(conn);
-  if (c == nullptr) return {};
-  connection_stats s;
-  s.rtt_ms = c->peer->roundTripTime;
-  s.window_bytes = c->cc.window();
-  s.delivery_rate = c->cc.delivery_rate();
-  s.retransmissions = c->lost_commands;
-  return s;
-}
-
 std::size_t host::queued_bytes(conn_id conn) const {
   conn_state* c = m_impl->find(conn);
   return c == nullptr ? 0 : c->queued;

@@ -80,14 +80,6 @@ struct host_options {
   std::size_t max_connections_per_ip = 16;
 };
 
-// What the congestion controller sees of one connection (for metrics).
-struct connection_stats {
-  std::uint32_t rtt_ms = 0;          // ENet's smoothed round-trip time
-  std::size_t window_bytes = 0;      // current congestion window
-  double delivery_rate = 0;          // bytes/s acknowledged, best recent round
-  std::uint64_t retransmissions = 0; // ENet retransmission timeouts
-};
-
 struct host_stats {
   std::uint64_t bytes_sent = 0;       // UDP payload bytes sent (ENet headers included)
   std::uint64_t bytes_received = 0;   // UDP payload bytes received
@@ -117,7 +109,6 @@ class host {
 
   // Bytes given to send() on `conn` and not yet acknowledged by the peer.
   std::size_t queued_bytes(conn_id conn) const;
-  connection_stats stats_of(conn_id conn) const;
 
   // Services the socket for at most `timeout` and returns one event, or
   // nothing when the time ran out. A zero timeout only polls.
