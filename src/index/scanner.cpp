@@ -68,6 +68,7 @@ struct walker {
   std::map<std::string, file_entry>& known;  // by path; erased as seen
   batch& out;
   scan_stats& stats;
+  keep_alive_timer timer;
   std::vector<rel_path> failed_dirs;
 
   bool changed_stat(const file_entry& e, const store::file_info& i) const {
@@ -93,7 +94,7 @@ struct walker {
       ++stats.changed;
       return out.add(pending{std::move(e), std::nullopt, false});
     }
-    auto h = hash_file(root, path);
+    auto h = hash_file(root, path, opts.keep_alive);
     if (!h) {
       if (h.code() == errc::not_found || h.code() == errc::not_regular_file || h.code() == errc::permission_denied) {
         ++stats.skipped;
@@ -162,6 +163,7 @@ struct walker {
       return std::move(list).err();
     }
     for (const auto& info : *list) {
+      timer.tick();
       auto child = dir.join(info.name);
       if (!child) continue;
       const bool is_dir = info.kind == store::file_kind::directory;
@@ -183,7 +185,8 @@ struct walker {
 
 }  // namespace
 
-result<hashed_file> hash_file(const store::root& root, const rel_path& path) {
+result<hashed_file> hash_file(const store::root& root, const rel_path& path, const keep_alive_fn& keep_alive) {
+  keep_alive_timer timer(keep_alive);
   auto r = root.open_read(path);
   if (!r) return std::move(r).err();
   hashed_file out;
@@ -198,6 +201,7 @@ result<hashed_file> hash_file(const store::root& root, const rel_path& path) {
   crypto::file_hasher fh;
   while (true) {
     if (!eof && have - pos < store::chunk_max) {
+      timer.tick();
       std::memmove(buf.data(), buf.data() + pos, have - pos);
       have -= pos;
       pos = 0;
@@ -246,7 +250,7 @@ result<scan_stats> scan(const store::root& root, database& db, const ignore_matc
   }
   scan_stats stats;
   batch out(db);
-  walker w{root, ignore, opts, known, out, stats, {}};
+  walker w{root, ignore, opts, known, out, stats, keep_alive_timer(opts.keep_alive), {}};
   FTSYNC_TRY(w.walk(rel_path{}, 0));
   // What is left was not seen: deleted, unless already a tombstone, now
   // ignored, or beneath a directory that could not be listed.

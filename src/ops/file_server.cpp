@@ -285,7 +285,7 @@ struct file_server::impl {
     for (const auto& h : up.hashes) fh.add_block(h);
     if (fh.finish(up.size) != m.file_hash)
       return fail_upload(s, st, it, make_error(errc::hash_mismatch, "whole-file hash mismatch"), true, m.id);
-    if (auto r = up.file.commit(up.mtime_ns, up.mode); !r) return fail_upload(s, st, it, r.err(), false, m.id);
+    if (auto r = up.file.commit(up.mtime_ns, up.mode, [&s] { s.keep_alive(); }); !r) return fail_upload(s, st, it, r.err(), false, m.id);
     const double secs = seconds_since(up.since);
     log::info(who(s) + ": push " + escape_for_log(up.target.str()) + " " + std::to_string(up.size) + " bytes (" +
               std::to_string(up.bytes_received) + " sent, " + std::to_string(up.kept_blocks * limits::block_size) +

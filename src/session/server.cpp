@@ -33,6 +33,7 @@ class live_session final : public session_ref {
     return m_host.send(m_conn, *sealed);
   }
   std::size_t queued_bytes() const override { return m_host.queued_bytes(m_conn); }
+  void keep_alive() override { m_host.keep_alive(); }
   void close(const error& why) override {
     if (m_phase == phase::closing) return;
     if (!m_close_reason) m_close_reason = why;

@@ -142,13 +142,14 @@ status partial_file::write_at(std::uint64_t offset, byte_view data) {
   return pwrite_full(m_state->file.get(), offset, data, m_state->shown);
 }
 
-status partial_file::commit(std::int64_t mtime_ns, std::uint32_t mode) {
+status partial_file::commit(std::int64_t mtime_ns, std::uint32_t mode, const keep_alive_fn& keep_alive) {
   if (!m_state) return inert_error();
   state& s = *m_state;
   const int fd = s.file.get();
   // Data reaches the disk before the name does: after a crash the target is
   // the old file or the complete new one (ext4 and xfs order only metadata).
-  if (::fsync(fd) != 0) return sys_error(errno, "cannot fsync temp file for", s.shown);
+  const int synced = run_keeping_alive([fd] { return ::fsync(fd) == 0 ? 0 : errno; }, keep_alive);
+  if (synced != 0) return sys_error(synced, "cannot fsync temp file for", s.shown);
   if (::fchmod(fd, static_cast<mode_t>(mode & 0777)) != 0)
     return sys_error(errno, "cannot chmod temp file for", s.shown);
   struct timespec times[2];

@@ -91,7 +91,7 @@ status file_builder::put(std::uint64_t index, byte_view data) {
   return {};
 }
 
-status file_builder::commit(const std::optional<index::file_entry>& expect) {
+status file_builder::commit(const std::optional<index::file_entry>& expect, const keep_alive_fn& keep_alive) {
   if (!list_complete() || m_missing != 0)
     return make_error(errc::internal, "commit of '" + m_target.str() + "' before every chunk arrived");
   if (index::file_hash_of(m_chunks, m_want.size) != m_want.hash)
@@ -107,7 +107,7 @@ status file_builder::commit(const std::optional<index::file_entry>& expect) {
     if (st || st.code() != errc::not_found)
       return make_error(errc::already_exists, "'" + m_target.str() + "' appeared locally during the sync");
   }
-  FTSYNC_TRY(m_partial.commit(m_want.mtime_ns, m_want.mode));
+  FTSYNC_TRY(m_partial.commit(m_want.mtime_ns, m_want.mode, keep_alive));
   index::file_entry e = m_want;
   e.path = m_target;
   e.deleted = false;

@@ -40,7 +40,7 @@ class file_builder {
   // Verifies, checks that the target still is `expect` (nullopt or a
   // tombstone: nothing there), renames into place and records the new entry
   // (want, with this disk's inode and ctime) in the index.
-  status commit(const std::optional<index::file_entry>& expect);
+  status commit(const std::optional<index::file_entry>& expect, const keep_alive_fn& keep_alive = {});
 
  private:
   file_builder(folder& f, rel_path target, index::file_entry want, store::partial_file p)

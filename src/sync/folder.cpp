@@ -34,12 +34,13 @@ result<std::unique_ptr<folder>> folder::open(const std::filesystem::path& dir,
   return f;
 }
 
-result<index::scan_stats> folder::rescan() {
+result<index::scan_stats> folder::rescan(const keep_alive_fn& keep_alive) {
   auto ign = index::load_ignore(m_root);
   if (!ign) return std::move(ign).err();
   m_ignore = std::move(*ign);
   index::scan_options o;
   o.me = m_me;
+  o.keep_alive = keep_alive;
   auto st = index::scan(m_root, m_db, m_ignore, o);
   if (!st) return std::move(st).err();
   m_last = *st;

@@ -92,7 +92,7 @@ struct service::impl {
   }
 
   // Rescans when the folder may have changed since the last scan.
-  status refresh(bool force) {
+  status refresh(session::session_ref& s, bool force) {
     bool due = force || !scanned || !watcher;
     if (watcher) {
       auto ev = watcher->poll();
@@ -101,7 +101,7 @@ struct service::impl {
     }
     if (!due && mono_now() - last_scan >= rescan_interval) due = true;
     if (!due) return {};
-    auto st = f->rescan();
+    auto st = f->rescan([&s] { s.keep_alive(); });
     if (!st) return std::move(st).err();
     scanned = true;
     last_scan = mono_now();
@@ -112,7 +112,7 @@ struct service::impl {
   }
 
   status on_index(session::session_ref& s, const wire::sync_index_request& m) {
-    if (auto r = refresh(false); !r) return reply_error(s, m.id, r.err());
+    if (auto r = refresh(s, false); !r) return reply_error(s, m.id, r.err());
     const std::uint64_t after = m.index_id == f->db().index_id() ? m.after : 0;
     auto rows = f->db().changed_since(after, k_records_per_page);
     if (!rows) return reply_error(s, m.id, rows.err());
@@ -166,13 +166,13 @@ struct service::impl {
   }
 
   // The server's current entry for `path`, re-checked against the disk.
-  result<std::optional<index::file_entry>> current(const rel_path& path, bool tombstone_request) {
+  result<std::optional<index::file_entry>> current(session::session_ref& s, const rel_path& path, bool tombstone_request) {
     auto e = f->db().get(path);
     if (!e) return std::move(e).err();
     bool ok = *e ? f->disk_matches(**e) : f->root().stat(path).code() == errc::not_found;
     if (!ok && tombstone_request && *e && f->root().stat(path).code() == errc::not_found) ok = true;
     if (ok) return e;
-    FTSYNC_TRY(refresh(true));
+    FTSYNC_TRY(refresh(s, true));
     return f->db().get(path);
   }
 
@@ -183,7 +183,7 @@ struct service::impl {
     if (!want) return reply_error(s, m.id, want.err());
     if (f->ignore().ignored(want->path, want->kind == index::entry_kind::directory))
       return reply_error(s, m.id, make_error(errc::permission_denied, "'" + want->path.str() + "' is ignored here"));
-    auto cur = current(want->path, want->deleted);
+    auto cur = current(s, want->path, want->deleted);
     if (!cur) return reply_error(s, m.id, cur.err());
     const index::version_vector base = from_wire(m.base);
     if ((*cur ? (*cur)->version : index::version_vector{}) != base)
@@ -295,7 +295,7 @@ struct service::impl {
     if (u.failed) return reply_error(s, m.id, *u.failed);
     if (!u.builder->list_complete() || u.builder->missing() != 0)
       return reply_error(s, m.id, make_error(errc::malformed, "sync_put_commit before every chunk arrived"));
-    if (auto r = u.builder->commit(u.expect); !r) return reply_error(s, m.id, r.err());
+    if (auto r = u.builder->commit(u.expect, [&s] { s.keep_alive(); }); !r) return reply_error(s, m.id, r.err());
     const auto& c = u.builder->counters();
     log::info(who(s) + ": sync received " + escape_for_log(u.want.path.str()) + " (" +
               std::to_string(u.want.size) + " bytes: " + std::to_string(c.received_bytes) + " sent, " +

@@ -13,6 +13,8 @@
 #include <ftsync/index/ignore.hpp>
 #include <ftsync/store/root.hpp>
 
+#include <ftsync/util/keep_alive.hpp>
+
 #include <cstdint>
 #include <vector>
 
@@ -31,17 +33,17 @@ struct scan_stats {
 struct scan_options {
   device_id me = 0;
   std::uint64_t now_s = 0;  // for version_vector::bump; 0: the wall clock
+  keep_alive_fn keep_alive;  // optional; called every ~100 ms (util/keep_alive.hpp)
 };
 
 // Reads the file at `path`, cutting it with the content-defined chunker and
 // hashing each chunk; returns the chunk list, or errors from the store.
-// `bytes_read` (optional) counts what was read.
 struct hashed_file {
   store::file_info info;  // as fstat'ed when opened
   std::vector<chunk> chunks;
   crypto::digest hash{};
 };
-result<hashed_file> hash_file(const store::root& root, const rel_path& path);
+result<hashed_file> hash_file(const store::root& root, const rel_path& path, const keep_alive_fn& keep_alive = {});
 
 // Scans the whole folder.
 result<scan_stats> scan(const store::root& root, database& db, const ignore_matcher& ignore,

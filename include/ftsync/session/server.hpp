@@ -31,6 +31,9 @@ class session_ref {
   virtual const std::string& address() const = 0;
   virtual status send(const wire::message& m) = 0;
   virtual std::size_t queued_bytes() const = 0;
+  // For a handler busy for long (hashing a large file): keeps every
+  // session's transport alive; messages that arrive wait for the server loop.
+  virtual void keep_alive() = 0;
   // Ends the session after queued messages (e.g. a protocol violation).
   virtual void close(const error& why) = 0;
 };

@@ -13,6 +13,7 @@
 //   - names starting with ".ftsync" (ftsync's temp files) are hidden from
 //     list() and walk().
 #include <ftsync/util/bytes.hpp>
+#include <ftsync/util/keep_alive.hpp>
 #include <ftsync/util/rel_path.hpp>
 #include <ftsync/util/result.hpp>
 
@@ -149,7 +150,9 @@ class partial_file {
                    std::uint64_t length);
   // fsync, chmod (mode & 0777), set mtime, renameat over the target (atomic:
   // readers see the old file or the new one, never a mix), fsync the directory.
-  status commit(std::int64_t mtime_ns, std::uint32_t mode);
+  // The file's fsync runs beside `keep_alive` (util/keep_alive.hpp): flushing
+  // a large file can take longer than a peer waits.
+  status commit(std::int64_t mtime_ns, std::uint32_t mode, const keep_alive_fn& keep_alive = {});
   // Deletes the partial file (a transfer that can never resume, e.g. hash mismatch).
   status discard();
 

@@ -33,7 +33,8 @@ class folder {
 
   // Re-reads .ftsyncignore and scans the whole tree (stat only for
   // unchanged files).
-  result<index::scan_stats> rescan();
+  // `keep_alive` runs every ~100 ms meanwhile (index/scanner.hpp).
+  result<index::scan_stats> rescan(const keep_alive_fn& keep_alive = {});
   // Totals of the last rescan.
   const index::scan_stats& last_scan() const noexcept { return m_last; }
 

@@ -110,12 +110,23 @@ class host {
   // Bytes given to send() on `conn` and not yet acknowledged by the peer.
   std::size_t queued_bytes(conn_id conn) const;
 
+  // How long since the peer last acknowledged anything (ENet pings an idle
+  // peer every 500 ms, so this stays short while the peer services its
+  // socket, even when it sends nothing). Very large for a dead id.
+  std::chrono::milliseconds silence(conn_id conn) const;
+
   // Services the socket for at most `timeout` and returns one event, or
   // nothing when the time ran out. A zero timeout only polls.
   std::optional<event> poll(std::chrono::milliseconds timeout);
 
   // Sends queued datagrams now.
   void flush();
+
+  // Services the socket without delivering anything: acknowledgements,
+  // pings and resends go out, and whatever arrives is held for the next
+  // poll(). For long work on the polling thread (hashing a large file):
+  // a peer that hears nothing for 30 s drops the connection.
+  void keep_alive();
 
   // Disconnects gracefully after queued data is delivered (a disconnected
   // event follows), or at once without an event when `now`.

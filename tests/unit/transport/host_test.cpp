@@ -110,6 +110,31 @@ TEST_CASE("200 messages of 400 KiB arrive intact with the send queue kept bounde
   CHECK(server.h->stats().bytes_received > std::uint64_t{n} * size);
 }
 
+TEST_CASE("keep_alive acknowledges without delivering; poll then delivers everything in order") {
+  auto server = make_server();
+  auto client = make_client();
+  auto [cid, sid] = connect_pair(client, server);
+  constexpr std::uint32_t n = 16;
+  constexpr std::size_t size = 64 * 1024;
+  for (std::uint32_t i = 0; i < n; ++i) REQUIRE(client.h->send(cid, pattern(i, size)).ok());
+  // The server is "busy": it only calls keep_alive. The client's data must
+  // still be acknowledged, or a long busy spell would end the connection.
+  const auto deadline = ftsync::mono_now() + 10s;
+  for (int i = 0; i < 100000 && client.h->queued_bytes(cid) > 0 && ftsync::mono_now() < deadline; ++i) {
+    step({&client}, 1ms);
+    server.h->keep_alive();
+  }
+  CHECK(client.h->queued_bytes(cid) == 0);
+  CHECK(server.events.empty());  // nothing was delivered to the busy side
+  REQUIRE(pump_until({&server}, [&] { return server.count(event_kind::received) == n; }));
+  for (std::uint32_t i = 0; i < n; ++i) {
+    auto e = server.take(event_kind::received);
+    REQUIRE(e);
+    CHECK(e->conn == sid);
+    CHECK(e->data == pattern(i, size));
+  }
+}
+
 TEST_CASE("graceful disconnect reaches the other side; dead ids give errc::disconnected") {
   auto server = make_server();
   auto client = make_client();
