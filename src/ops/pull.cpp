@@ -266,7 +266,7 @@ struct remote::pull_engine {
     }
     // Every block was verified on arrival and the source did not change
     // while it was read: the file may take its final name.
-    if (auto st = a->partial->commit(a->info.mtime_ns, a->info.mode & 0777); !st) {
+    if (auto st = a->partial->commit(a->info.mtime_ns, a->info.mode & 0777, [this] { r.m_session->keep_alive(); }); !st) {
       a->transfer = 0;
       return fail_file(a, error{st.err().code, a->file->local.str() + ": " + st.err().message});
     }
@@ -296,7 +296,7 @@ struct remote::pull_engine {
       auto m = r.m_session->receive(100ms);
       if (!m) return std::move(m).err();
       if (!*m) {
-        if (track.stalled()) return make_error(errc::timeout, "the server stopped answering");
+        if (track.stalled(*r.m_session)) return make_error(errc::timeout, "the server stopped answering");
         track.report();
         continue;
       }

@@ -259,7 +259,7 @@ struct remote::push_engine {
       auto m = r.m_session->receive(can_send ? 0ms : 100ms);
       if (!m) return std::move(m).err();
       if (!*m) {
-        if (!can_send && track.stalled()) return make_error(errc::timeout, "the server stopped answering");
+        if (!can_send && track.stalled(*r.m_session)) return make_error(errc::timeout, "the server stopped answering");
         track.report();
         continue;
       }
@@ -277,7 +277,7 @@ struct remote::push_engine {
       auto m = r.m_session->receive(100ms);
       if (!m) return std::move(m).err();
       if (!*m) {
-        if (track.stalled()) return make_error(errc::timeout, "the server stopped answering");
+        if (track.stalled(*r.m_session)) return make_error(errc::timeout, "the server stopped answering");
         continue;
       }
       track.heard_from_peer();

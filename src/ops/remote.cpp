@@ -20,8 +20,8 @@ template <class Reply>
 result<Reply> call(session::client& s, wire::message request, const std::string& context) {
   const auto id = request_id_of(request);
   FTSYNC_TRY(s.send(request));
-  const auto deadline = mono_now() + limits::default_request_timeout;
-  while (mono_now() < deadline) {
+  const auto asked = mono_now();
+  while (!s.reply_overdue(asked)) {
     auto m = s.receive(200ms);
     if (!m) return std::move(m).err();
     if (!*m) continue;

@@ -47,9 +47,7 @@ class transfer_tracker {
   }
 
   void heard_from_peer() { m_last_heard = mono_now(); }
-  bool stalled() const {
-    return mono_now() - m_last_heard > std::chrono::duration_cast<mono_clock::duration>(limits::default_request_timeout);
-  }
+  bool stalled(const session::client& s) const { return s.reply_overdue(m_last_heard); }
 
  private:
   const transfer_options& m_opts;

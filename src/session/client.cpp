@@ -163,6 +163,17 @@ result<std::optional<wire::message>> client::receive(std::chrono::milliseconds t
 
 std::size_t client::queued_bytes() const { return m_impl->host->queued_bytes(m_impl->conn); }
 
+bool client::reply_overdue(mono_time waiting_since) const {
+  const auto waited = mono_now() - waiting_since;
+  if (waited > limits::busy_server_patience) return true;
+  if (waited <= limits::default_request_timeout) return false;
+  return !m_impl->connected || m_impl->host->silence(m_impl->conn) > limits::server_silence;
+}
+
+void client::keep_alive() {
+  if (m_impl->connected) m_impl->host->keep_alive();
+}
+
 void client::close() {
   auto& s = *m_impl;
   if (!s.connected) return;

@@ -43,7 +43,6 @@ constexpr std::size_t k_pull_window = 16;
 // (the same bound ops::remote uses for push, limits::send_window_bytes / 4).
 constexpr std::size_t k_push_window_bytes = 4 * 1024 * 1024;
 constexpr std::size_t k_chunks_per_page = 2048;
-constexpr auto k_reply_timeout = 30s;
 constexpr int k_max_rounds = 8;
 
 wire::request_id id_of(const wire::message& m) {
@@ -91,10 +90,21 @@ struct engine::impl {
     if (o.on_event) o.on_event(sync_event{std::move(path), std::move(action), size, data, std::move(note)});
   }
 
+  // Waits for the next message, as long as the peer may still answer.
+  result<wire::message> next_message() {
+    const auto asked = mono_now();
+    while (!s.reply_overdue(asked)) {
+      auto m = s.receive(100ms);
+      if (!m) return std::move(m).err();
+      if (*m) return std::move(**m);
+    }
+    return make_error(errc::timeout, "the peer stopped answering");
+  }
+
   // Waits for the reply to request `id`; error_reply becomes a remote error.
   result<wire::message> wait_reply(wire::request_id id) {
-    const auto deadline = mono_now() + k_reply_timeout;
-    while (mono_now() < deadline) {
+    const auto asked = mono_now();
+    while (!s.reply_overdue(asked)) {
       auto m = s.receive(100ms);
       if (!m) return std::move(m).err();
       if (!*m) continue;
@@ -104,7 +114,7 @@ struct engine::impl {
       if (auto* e = std::get_if<wire::error_reply>(&**m)) return error{e->code, e->message, true};
       return std::move(**m);
     }
-    return make_error(errc::timeout, "the peer did not answer within 30 s");
+    return make_error(errc::timeout, "the peer stopped answering");
   }
 
   result<wire::message> call(wire::message m) {
@@ -209,28 +219,27 @@ struct engine::impl {
         inflight.emplace(id, need[next]);
         ++next;
       }
-      auto m = s.receive(k_reply_timeout);
+      auto m = next_message();
       if (!m) return std::move(m).err();
-      if (!*m) return make_error(errc::timeout, "the peer did not send chunk data within 30 s");
-      auto it = inflight.find(id_of(**m));
+      auto it = inflight.find(id_of(*m));
       if (it == inflight.end()) return make_error(errc::unexpected_message, "a reply nobody asked for");
       const std::uint64_t index = it->second;
       inflight.erase(it);
-      if (auto* e = std::get_if<wire::error_reply>(&**m)) {
+      if (auto* e = std::get_if<wire::error_reply>(&*m)) {
         // Drain what is still in flight so the session stays in step.
         for (; !inflight.empty();) {
-          auto d = s.receive(k_reply_timeout);
-          if (!d || !*d) break;
-          inflight.erase(id_of(**d));
+          auto d = next_message();
+          if (!d) break;
+          inflight.erase(id_of(*d));
         }
         return error{e->code, e->message, true};
       }
-      auto* d = std::get_if<wire::sync_data_reply>(&**m);
+      auto* d = std::get_if<wire::sync_data_reply>(&*m);
       if (!d) return make_error(errc::unexpected_message, "expected chunk data");
       FTSYNC_TRY(b->put(index, d->data));
       got_bytes += d->data.size();
     }
-    FTSYNC_TRY(b->commit(expect));
+    FTSYNC_TRY(b->commit(expect, [this] { s.keep_alive(); }));
     last_pulled_bytes = got_bytes;
     t.bytes += got_bytes;
     t.bytes_received += got_bytes;
@@ -501,7 +510,7 @@ struct engine::impl {
     t.rounds = 1;
     bool local_changed = false;
     if (scan_local) {
-      auto scanned = f.rescan();
+      auto scanned = f.rescan([this] { s.keep_alive(); });
       if (!scanned) return std::move(scanned).err();
       t.hashed_files = scanned->hashed_files;
       local_changed = scanned->changed + scanned->deleted > 0;

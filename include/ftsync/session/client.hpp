@@ -3,6 +3,7 @@
 // messages in both directions over one reliable ordered ENet connection.
 #include <ftsync/crypto/keys.hpp>
 #include <ftsync/transport/host.hpp>
+#include <ftsync/util/clock.hpp>
 #include <ftsync/util/result.hpp>
 #include <ftsync/wire/messages.hpp>
 
@@ -40,6 +41,13 @@ class client {
   result<std::optional<wire::message>> receive(std::chrono::milliseconds timeout);
   // Bytes queued towards the server and not yet acknowledged.
   std::size_t queued_bytes() const;
+  // Whether to give up on a reply awaited since `waiting_since`: after
+  // limits::default_request_timeout if the server's transport is silent
+  // as well, after limits::busy_server_patience in any case.
+  bool reply_overdue(mono_time waiting_since) const;
+  // For long work between receive() calls (hashing a large file): keeps
+  // the connection alive; a server that hears nothing for 30 s drops it.
+  void keep_alive();
   // Polite close: bye, then wait (bounded) for queued data to go out.
   void close();
 

@@ -57,8 +57,15 @@ inline constexpr std::chrono::milliseconds handshake_timeout{5000};
 // Default idle timeout for a server session with no requests.
 inline constexpr std::chrono::seconds default_idle_timeout{300};
 
-// Client gives up on a request that gets no answer for this long.
+// Client gives up on a request that gets no answer for this long, when the
+// server's transport has gone quiet too...
 inline constexpr std::chrono::seconds default_request_timeout{30};
+// ...and after this long in any case. A server that still acknowledges our
+// pings is alive but busy (flushing a large file to a slow disk, hashing a
+// large new file); rsync likewise waits for a server that sends keep-alives.
+inline constexpr std::chrono::seconds busy_server_patience{300};
+// Transport silence that counts as "gone quiet": ten missed pings.
+inline constexpr std::chrono::seconds server_silence{5};
 
 // Default UDP port of `ftsync serve` (unassigned by IANA as of 2026).
 inline constexpr std::uint16_t default_port = 47800;
