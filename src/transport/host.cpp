@@ -60,6 +60,10 @@ constexpr int k_keep_alive_max_events = 256;
 // minimum RTO). With only twice the RTT, a receiver that was briefly busy
 // caused 14-38% of all bytes sent to be spurious resends (bench, 1 GiB).
 constexpr enet_uint32 k_min_rto_slack_ms = 200;
+// Retransmission timeouts stop doubling here (see cap_rto); checked after
+// every loss and at least this often.
+constexpr enet_uint32 k_rto_cap_min_ms = 1000;
+constexpr auto k_rto_cap_period = 250ms;
 
 void ensure_enet() {
   static std::once_flag once;
@@ -82,6 +86,23 @@ struct conn_state {
   ENetPeer* peer = nullptr;
   std::size_t queued = 0;          // given to send(), not yet acknowledged (backlog included)
   std::deque<ENetPacket*> backlog;  // waiting for congestion-window space, in order
+  // Packets handed to ENet, oldest first, until they and all before them
+  // are acknowledged. The congestion window limits unacknowledged bytes;
+  // the receiver's capacity limits the span from the oldest unacknowledged
+  // byte to the newest sent (TCP's receive window): the receiver holds
+  // everything after a lost datagram, and ENet stops storing (and
+  // acknowledging) datagrams, the lost one's resend included, once it holds
+  // max_waiting_bytes. Without the span limit a resumed sync push wedged its
+  // connection for good (21 MB held behind one lost datagram, 4 MiB
+  // unacknowledged). Limiting the span by the congestion window instead cost
+  // ~25% of loopback throughput (a stall per socket-buffer drop).
+  struct entered_packet {
+    std::uint64_t offset;  // entered_bytes when it entered
+    bool acked;
+  };
+  std::deque<entered_packet> in_enet;
+  std::uint64_t first_in_enet = 0;  // sequence number of in_enet.front()
+  std::uint64_t entered_bytes = 0;  // bytes ever handed to ENet
   std::size_t backlog_bytes = 0;
   std::uint64_t delivered = 0;      // bytes acknowledged (packets freed while connected)
   double rtt_sample_ms = 0;         // fastest message round trip since the last regulate()
@@ -90,6 +111,8 @@ struct conn_state {
   std::uint64_t lost_commands = 0;
   enet_uint32 last_enet_sent = 0;
   enet_uint32 last_enet_lost = 0;
+  std::uint64_t lost_at_rto_cap = 0;
+  mono_time last_rto_cap{};
   bool connected = false;
   mono_time connect_deadline{};
   std::optional<gate_key> knock_key;
@@ -124,6 +147,7 @@ struct host::impl {
     conn_id conn;
     std::size_t size;
     mono_time entered;  // handed to ENet (round-trip samples)
+    std::uint64_t seq;  // sequence number in conn_state::in_enet, once entered
   };
 
   ~impl() {
@@ -186,15 +210,24 @@ struct host::impl {
     return raw;
   }
 
+  // Bytes from the oldest unacknowledged packet in ENet to the newest.
+  static std::uint64_t span(const conn_state& c) {
+    return c.in_enet.empty() ? 0 : c.entered_bytes - c.in_enet.front().offset;
+  }
+
   // Hands backlog packets to ENet while the congestion window has room; a
   // packet may overshoot the window by its own size, so a window smaller
   // than one message still moves data.
   void pump(conn_state& c) {
-    while (!c.backlog.empty() && c.queued - c.backlog_bytes < c.cc.window()) {
+    while (!c.backlog.empty() && c.queued - c.backlog_bytes < c.cc.window() && span(c) < opts.max_window_bytes) {
       ENetPacket* p = c.backlog.front();
       c.backlog.pop_front();
       c.backlog_bytes -= p->dataLength;
-      static_cast<packet_tag*>(p->userData)->entered = mono_now();
+      auto* tag = static_cast<packet_tag*>(p->userData);
+      tag->entered = mono_now();
+      tag->seq = c.first_in_enet + c.in_enet.size();
+      c.in_enet.push_back({c.entered_bytes, false});
+      c.entered_bytes += p->dataLength;
       if (enet_peer_send(c.peer, k_channel, p) < 0) {
         if (p->referenceCount == 0) enet_packet_destroy(p);  // credits `queued` back
         drop_backlog(&c);  // the peer is going away; later sends report it
@@ -237,7 +270,37 @@ struct host::impl {
     const auto floor_ms = static_cast<enet_uint32>(c.cc.min_rtt_ms());
     if (p->roundTripTime < floor_ms) p->roundTripTime = floor_ms;
     if (p->roundTripTimeVariance < k_min_rto_slack_ms / 4) p->roundTripTimeVariance = k_min_rto_slack_ms / 4;
+    if (c.lost_commands != c.lost_at_rto_cap || now - c.last_rto_cap >= k_rto_cap_period) {
+      cap_rto(*p);
+      c.lost_at_rto_cap = c.lost_commands;
+      c.last_rto_cap = now;
+    }
     pump(c);
+  }
+
+  // ENet doubles a command's retransmission timeout on every loss and never
+  // lowers it again: after a burst of socket-buffer drops on loopback, single
+  // datagrams waited 6-25 s to be resent while everything behind them waited
+  // too. Capped at max(1 s, 2 x the current base timeout), recovery takes
+  // about a second; ENet still ends the connection after 30 s with no
+  // acknowledgement at all.
+  static void cap_rto(ENetPeer& p) {
+    const enet_uint32 base = p.roundTripTime + 4 * p.roundTripTimeVariance;
+    const enet_uint32 cap = std::max<enet_uint32>(k_rto_cap_min_ms, 2 * base);
+    auto cap_list = [cap](ENetList& list) {
+      for (ENetListIterator it = enet_list_begin(&list); it != enet_list_end(&list); it = enet_list_next(it)) {
+        auto* cmd = reinterpret_cast<ENetOutgoingCommand*>(it);
+        if (cmd->roundTripTimeout > cap) cmd->roundTripTimeout = cap;
+      }
+    };
+    cap_list(p.sentReliableCommands);
+    cap_list(p.outgoingCommands);
+    // ENet checks timeouts only from nextTimeout on (the oldest command's).
+    if (!enet_list_empty(&p.sentReliableCommands)) {
+      auto* oldest = reinterpret_cast<ENetOutgoingCommand*>(enet_list_begin(&p.sentReliableCommands));
+      const enet_uint32 due = oldest->sentTime + oldest->roundTripTimeout;
+      if (ENET_TIME_LESS(due, p.nextTimeout)) p.nextTimeout = due;
+    }
   }
 
   bool regulate_all(mono_time now) {
@@ -331,6 +394,13 @@ struct host::impl {
     if (conn_state* c = tag->owner->find(tag->conn)) {
       c->queued -= std::min(c->queued, tag->size);
       c->delivered += tag->size;
+      if (tag->entered != mono_time{} && tag->seq - c->first_in_enet < c->in_enet.size()) {
+        c->in_enet[tag->seq - c->first_in_enet].acked = true;
+        while (!c->in_enet.empty() && c->in_enet.front().acked) {
+          c->in_enet.pop_front();
+          ++c->first_in_enet;
+        }
+      }
       if (tag->entered != mono_time{}) {
         const double ms = std::chrono::duration<double, std::milli>(mono_now() - tag->entered).count();
         if (c->rtt_sample_ms == 0 || ms < c->rtt_sample_ms) c->rtt_sample_ms = ms;
@@ -548,7 +618,7 @@ status host::send(conn_id conn, byte_view data) {
   // payload (NO_ALLOCATE) and packet_freed releases both.
   auto* tag = static_cast<impl::packet_tag*>(std::malloc(sizeof(impl::packet_tag) + data.size()));
   if (tag == nullptr) return make_error(errc::internal, "out of memory");
-  *tag = impl::packet_tag{&im, conn, data.size(), mono_time{}};
+  *tag = impl::packet_tag{&im, conn, data.size(), mono_time{}, 0};
   auto* payload = reinterpret_cast<byte*>(tag + 1);
   if (!data.empty()) std::memcpy(payload, data.data(), data.size());
   ENetPacket* packet =

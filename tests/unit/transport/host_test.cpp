@@ -3,6 +3,7 @@
 #include <doctest/doctest.h>
 
 #include <string>
+#include <thread>
 
 using namespace ftsync::transport;
 using namespace ftsync::transport::test;
@@ -68,7 +69,7 @@ TEST_CASE("connect, then 1,000 small messages each way arrive in order") {
   }
   // Acknowledgements return the queue to zero.
   REQUIRE(pump_until({&client, &server},
-                     [&] { return client.h->queued_bytes(cid) == 0 && server.h->queued_bytes(sid) == 0; }));
+                     [&, c = cid, sv = sid] { return client.h->queued_bytes(c) == 0 && server.h->queued_bytes(sv) == 0; }));
   // UDP payload counters include ENet headers and acks, so exceed the payload.
   auto cs = client.h->stats();
   auto ss = server.h->stats();
@@ -133,6 +134,39 @@ TEST_CASE("keep_alive acknowledges without delivering; poll then delivers everyt
     CHECK(e->conn == sid);
     CHECK(e->data == pattern(i, size));
   }
+}
+
+TEST_CASE("datagrams lost at a slow receiver never wedge the connection (window spans from the oldest unacked byte)") {
+  // A receiver with a tiny socket buffer that polls slowly drops datagrams;
+  // it holds everything after a gap, and ENet stores (and acknowledges)
+  // nothing more once it holds max_waiting_bytes, the gap's resend
+  // included. The sender's window must bound that span, not just the bytes
+  // not yet acknowledged, or the connection wedges for good.
+  host_options rx = small_opts();
+  rx.socket_buffer_bytes = 64 * 1024;
+  rx.max_waiting_bytes = 512 * 1024;
+  host_options tx = small_opts();
+  tx.max_window_bytes = 256 * 1024;
+  auto server = make_server(rx);
+  auto client = make_client(tx);
+  auto [cid, sid] = connect_pair(client, server);
+  constexpr std::uint32_t n = 96;
+  constexpr std::size_t size = 32 * 1024;
+  std::uint32_t sent = 0, received = 0;
+  const auto deadline = ftsync::mono_now() + 30s;
+  for (int iter = 0; iter < 200000 && received < n && ftsync::mono_now() < deadline; ++iter) {
+    // Like a sync push: far more queued than the window.
+    while (sent < n && client.h->queued_bytes(cid) < 2 * 1024 * 1024) REQUIRE(client.h->send(cid, pattern(sent++, size)).ok());
+    step({&client}, 0ms);
+    if (iter % 4 == 0) std::this_thread::sleep_for(2ms);  // the slow receiver
+    step({&server}, 0ms);
+    while (auto e = server.take(event_kind::received)) {
+      REQUIRE(e->data.size() == size);
+      CHECK(e->data == pattern(received, size));
+      ++received;
+    }
+  }
+  CHECK(received == n);
 }
 
 TEST_CASE("graceful disconnect reaches the other side; dead ids give errc::disconnected") {
@@ -266,8 +300,8 @@ TEST_CASE("the configured MTU reaches the peers (not just the host)") {
     auto before = client.h->stats().bytes_sent;
     constexpr std::size_t payload = 60 * 1024;
     REQUIRE(client.h->send(cid, bytes(payload, 0x5A)).ok());
-    REQUIRE(pump_until({&client, &server}, [&] {
-      return server.count(event_kind::received) == 1 && client.h->queued_bytes(cid) == 0;
+    REQUIRE(pump_until({&client, &server}, [&, c = cid] {
+      return server.count(event_kind::received) == 1 && client.h->queued_bytes(c) == 0;
     }));
     double overhead = static_cast<double>(client.h->stats().bytes_sent - before) / payload - 1.0;
     MESSAGE("mtu " << mtu << ": wire overhead " << overhead * 100 << " %");
