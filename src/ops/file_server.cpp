@@ -104,9 +104,7 @@ struct file_server::impl {
     return s.send(wire::error_reply{id, e.code, e.message});
   }
 
-  status handle(session::session_ref& s, session_state& st, wire::message&& msg) {
-    return std::visit([&](auto&& m) -> status { return on(s, st, std::move(m)); }, std::move(msg));
-  }
+  status handle(session::session_ref& s, session_state& st, wire::message&& msg);
 
   // Messages a client must never send: the session ends.
   template <class T>
@@ -352,6 +350,12 @@ struct file_server::impl {
     return s.send(wire::ok{m.id});
   }
 };
+
+// Defined after every on() overload: clang 14 rejects the catch-all template
+// ("used but not defined") when the visitor is instantiated inside the class.
+status file_server::impl::handle(session::session_ref& s, session_state& st, wire::message&& msg) {
+  return std::visit([&](auto&& m) -> status { return on(s, st, std::move(m)); }, std::move(msg));
+}
 
 file_server::file_server(store::root root) : m_impl(std::make_unique<impl>(std::move(root))) {}
 file_server::~file_server() = default;
