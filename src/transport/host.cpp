@@ -5,6 +5,7 @@
 #include <ftsync/util/clock.hpp>
 
 #include "transport/address.hpp"
+#include "transport/checksum.hpp"
 #include "transport/congestion.hpp"
 #include "transport/gate.hpp"
 
@@ -522,6 +523,7 @@ status configure(ENetHost* h, const host_options& o) {
   // (lab/RESULTS.md §4: setting only host->mtu has no effect).
   h->mtu = o.mtu;
   for (std::size_t i = 0; i < h->peerCount; ++i) h->peers[i].mtu = o.mtu;
+  h->checksum = &detail::datagram_checksum;  // transport/checksum.hpp says why
   h->maximumPacketSize = o.max_packet_bytes;
   h->maximumWaitingData = o.max_waiting_bytes;
   h->duplicatePeers = o.max_connections_per_ip;

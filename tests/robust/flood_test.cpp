@@ -8,6 +8,7 @@
 // client connects during the flood, and unauthenticated senders get nothing
 // back. Bounded: the attack is fixed in count and stops after 60 s at most.
 #include "robust/robust.hpp"
+#include "unit/transport/raw_enet.hpp"
 #include "transport/gate.hpp"
 
 #include <ftsync/crypto/keys.hpp>
@@ -67,33 +68,9 @@ struct raw_socket {
   }
 };
 
-// A well-formed ENet 1.3.17 CONNECT, as a client that never completes it sends.
-std::vector<unsigned char> enet_connect(std::uint32_t connect_id) {
-  struct __attribute__((packed)) wire {
-    ENetProtocolHeader header;
-    ENetProtocolConnect connect;
-  } d{};
-  d.header.peerID = htons(static_cast<std::uint16_t>(int{ENET_PROTOCOL_MAXIMUM_PEER_ID} | int{ENET_PROTOCOL_HEADER_FLAG_SENT_TIME}));
-  d.header.sentTime = htons(1234);
-  d.connect.header.command =
-      static_cast<enet_uint8>(int{ENET_PROTOCOL_COMMAND_CONNECT} | int{ENET_PROTOCOL_COMMAND_FLAG_ACKNOWLEDGE});
-  d.connect.header.channelID = 0xFF;
-  d.connect.header.reliableSequenceNumber = htons(1);
-  d.connect.incomingSessionID = 0xFF;
-  d.connect.outgoingSessionID = 0xFF;
-  d.connect.mtu = htonl(1400);
-  d.connect.windowSize = htonl(ENET_PROTOCOL_MAXIMUM_WINDOW_SIZE);
-  d.connect.channelCount = htonl(2);
-  d.connect.packetThrottleInterval = htonl(ENET_PEER_PACKET_THROTTLE_INTERVAL);
-  d.connect.packetThrottleAcceleration = htonl(ENET_PEER_PACKET_THROTTLE_ACCELERATION);
-  d.connect.packetThrottleDeceleration = htonl(ENET_PEER_PACKET_THROTTLE_DECELERATION);
-  d.connect.connectID = connect_id;
-  auto* p = reinterpret_cast<const unsigned char*>(&d);
-  return {p, p + sizeof d};
-}
-
 // Random bytes shaped like an ENet datagram: a plausible header (peer ids
-// 0-127, flags random) and random commands, so ENet's command parser runs.
+// 0-127, flags random) and random commands. Past the gate, ENet now drops
+// them at its checksum (which needs the peer's connect id) before parsing.
 std::vector<unsigned char> enet_shaped(std::mt19937_64& rng) {
   std::vector<unsigned char> d(4 + rng() % 1200);
   for (auto& b : d) b = static_cast<unsigned char>(rng());
@@ -129,7 +106,7 @@ attack_report attack(std::uint16_t port, const ftsync::transport::gate_key& key,
 
   // 1,000 half-open CONNECTs: 4 per spoofed source, never answered.
   for (int i = 0; i < 1000 && !stop && clock_type::now() < deadline; ++i) {
-    const auto d = enet_connect(static_cast<std::uint32_t>(rng()));
+    const auto d = ftsync::transport::test::enet_connect_datagram(static_cast<std::uint32_t>(rng()), 2);
     spoofed[static_cast<std::size_t>(i) % spoofed.size()]->send_to(port, d.data(), d.size());
     ++rep.connects;
   }
@@ -225,7 +202,7 @@ TEST_CASE("soak: 1000 knocked half-open CONNECTs from someone who knows the serv
       const auto k = ftsync::transport::detail::make_knock(gate, ftsync::wall_now_ns() / 1'000'000'000);
       s.send_to(p.serve->port(), k.data(), k.size());
     }
-    const auto d = enet_connect(static_cast<std::uint32_t>(rng()));
+    const auto d = ftsync::transport::test::enet_connect_datagram(static_cast<std::uint32_t>(rng()), 2);
     s.send_to(p.serve->port(), d.data(), d.size());
   }
   // A new client, retried until it gets in (each try bounded by its own

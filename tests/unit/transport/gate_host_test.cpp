@@ -1,6 +1,7 @@
 // The gate on a real listening host, probed from ftsync clients and from a
 // plain UDP socket standing in for an attacker (127.0.0.1 only).
 #include "unit/transport/harness.hpp"
+#include "unit/transport/raw_enet.hpp"
 #include "transport/gate.hpp"
 
 #include <ftsync/util/clock.hpp>
@@ -74,33 +75,6 @@ class raw_socket {
  private:
   int m_fd = -1;
 };
-
-// A well-formed ENet 1.3.17 CONNECT datagram, as an attacker (or a client
-// that did not knock) would send it.
-bytes enet_connect_datagram(std::uint32_t connect_id) {
-  struct __attribute__((packed)) wire {
-    ENetProtocolHeader header;
-    ENetProtocolConnect connect;
-  } d{};
-  d.header.peerID = htons(static_cast<std::uint16_t>(int{ENET_PROTOCOL_MAXIMUM_PEER_ID} | int{ENET_PROTOCOL_HEADER_FLAG_SENT_TIME}));
-  d.header.sentTime = htons(1234);
-  d.connect.header.command =
-      static_cast<enet_uint8>(int{ENET_PROTOCOL_COMMAND_CONNECT} | int{ENET_PROTOCOL_COMMAND_FLAG_ACKNOWLEDGE});
-  d.connect.header.channelID = 0xFF;
-  d.connect.header.reliableSequenceNumber = htons(1);
-  d.connect.outgoingPeerID = htons(0);
-  d.connect.incomingSessionID = 0xFF;
-  d.connect.outgoingSessionID = 0xFF;
-  d.connect.mtu = htonl(1400);
-  d.connect.windowSize = htonl(ENET_PROTOCOL_MAXIMUM_WINDOW_SIZE);
-  d.connect.channelCount = htonl(1);
-  d.connect.packetThrottleInterval = htonl(ENET_PEER_PACKET_THROTTLE_INTERVAL);
-  d.connect.packetThrottleAcceleration = htonl(ENET_PEER_PACKET_THROTTLE_ACCELERATION);
-  d.connect.packetThrottleDeceleration = htonl(ENET_PEER_PACKET_THROTTLE_DECELERATION);
-  d.connect.connectID = connect_id;
-  auto* p = reinterpret_cast<const byte*>(&d);
-  return bytes(p, p + sizeof d);
-}
 
 host_options gated(const gate_key& k) {
   auto o = small_opts();
