@@ -103,18 +103,13 @@ struct engine::impl {
 
   // Waits for the reply to request `id`; error_reply becomes a remote error.
   result<wire::message> wait_reply(wire::request_id id) {
-    const auto asked = mono_now();
-    while (!s.reply_overdue(asked)) {
-      auto m = s.receive(100ms);
-      if (!m) return std::move(m).err();
-      if (!*m) continue;
-      if (id_of(**m) != id)
-        return make_error(errc::unexpected_message,
-                          std::string("unexpected ") + wire::type_name(wire::type_of(**m)) + " from the peer");
-      if (auto* e = std::get_if<wire::error_reply>(&**m)) return error{e->code, e->message, true};
-      return std::move(**m);
-    }
-    return make_error(errc::timeout, "the peer stopped answering");
+    auto m = next_message();
+    if (!m) return m;
+    if (id_of(*m) != id)
+      return make_error(errc::unexpected_message,
+                        std::string("unexpected ") + wire::type_name(wire::type_of(*m)) + " from the peer");
+    if (auto* e = std::get_if<wire::error_reply>(&*m)) return error{e->code, e->message, true};
+    return m;
   }
 
   result<wire::message> call(wire::message m) {
