@@ -1,4 +1,5 @@
 // ftsync sync DIR PEER:DIR [--once] [--rescan-interval SECONDS]
+// ftsync sync NAME [--once]      (a [sync.NAME] pair from config.toml)
 #include "cli/format.hpp"
 #include "cli/peer_path.hpp"
 #include "cli/remote_peer.hpp"
@@ -23,11 +24,37 @@ namespace {
 using namespace std::chrono_literals;
 
 struct sync_args {
-  std::string local;
+  std::string local;  // or the name of a configured pair when `remote` is empty
   std::string remote;
   bool once = false;
   double rescan_interval_s = 60;
+  const CLI::Option* rescan_flag = nullptr;  // given on the command line?
 };
+
+// `ftsync sync NAME`: fills folder, peer and rescan interval from the
+// config's [sync.NAME]; the command line's --rescan-interval still wins.
+std::optional<int> resolve_pair(context& ctx, sync_args& a) {
+  if (!a.remote.empty()) return std::nullopt;
+  int exit = 0;
+  auto cfg = ctx.load_settings(exit);
+  if (!cfg) return exit;
+  auto it = cfg->sync_pairs.find(a.local);
+  if (it == cfg->sync_pairs.end()) {
+    std::string known;
+    for (const auto& [name, pair] : cfg->sync_pairs) known += (known.empty() ? "" : ", ") + name;
+    return ctx.out.fail(a.local,
+                        make_error(errc::invalid_argument,
+                                   "no sync pair of that name in the config (" +
+                                       (known.empty() ? std::string("it has none") : "it has: " + known) +
+                                       "); or give DIR PEER:DIR"),
+                        exit_code::usage);
+  }
+  a.local = it->second.folder;
+  a.remote = it->second.peer;
+  if (it->second.rescan_interval_s && (a.rescan_flag == nullptr || a.rescan_flag->count() == 0))
+    a.rescan_interval_s = *it->second.rescan_interval_s;
+  return std::nullopt;
+}
 
 // Background mode timing. A local change is seen by inotify at once; we
 // wait until the tree is quiet for 100 ms (an editor's save is several
@@ -117,7 +144,8 @@ bool is_session_loss(errc c) {
          c == errc::malformed || c == errc::unexpected_message;
 }
 
-int run_sync(context& ctx, const sync_args& a) {
+int run_sync(context& ctx, sync_args a) {
+  if (auto exit = resolve_pair(ctx, a)) return *exit;
   auto target = parse_peer_path(a.remote);
   if (!target) return ctx.out.fail(a.remote, target.err(), exit_code::usage);
   if (parse_peer_path(a.local).ok() && !std::filesystem::exists(a.local))
@@ -273,15 +301,18 @@ int run_sync(context& ctx, const sync_args& a) {
 command make_sync(CLI::App& parent) {
   auto args = std::make_shared<sync_args>();
   auto* app = parent.add_subcommand("sync", "Keep a local folder and a peer's folder the same (in the background, or --once)");
-  app->add_option("local", args->local, "Local folder (created when missing)")->required()->type_name("DIR");
-  app->add_option("remote", args->remote, "Folder on the peer (created when missing)")->required()->type_name("PEER:DIR");
+  app->add_option("local", args->local, "Local folder (created when missing), or the NAME of a [sync.NAME] pair in the config")
+      ->required()
+      ->type_name("DIR|NAME");
+  app->add_option("remote", args->remote, "Folder on the peer (created when missing)")->type_name("PEER:DIR");
   app->add_flag("--once", args->once, "Bring both sides up to date, print a summary and exit");
-  app->add_option("--rescan-interval", args->rescan_interval_s,
+  args->rescan_flag = app->add_option("--rescan-interval", args->rescan_interval_s,
                   "Seconds between full rescans that catch what the watcher missed [default 60]")
       ->check(CLI::Range(0.1, 86400.0))
       ->type_name("SECONDS");
   app->footer(example_footer({"ftsync sync ~/notes laptop:/notes          # until Ctrl-C",
-                              "ftsync --json sync --once ~/notes laptop:/notes"}));
+                              "ftsync --json sync --once ~/notes laptop:/notes",
+                              "ftsync sync notes        # [sync.notes] folder and peer from config.toml"}));
   return {app, [args](context& ctx) { return run_sync(ctx, *args); }};
 }
 

@@ -4,6 +4,7 @@
 
 #include <toml++/toml.h>
 
+#include <cctype>
 #include <cerrno>
 #include <cmath>
 #include <cstdlib>
@@ -40,6 +41,48 @@ result<double> get_seconds(const toml::node& n, const std::string& source, const
   return *v;
 }
 
+// Pair names are typed on the command line and shown in logs.
+bool valid_pair_name(std::string_view n) {
+  if (n.empty() || n.size() > 64) return false;
+  for (char ch : n)
+    if (!std::isalnum(static_cast<unsigned char>(ch)) && ch != '-' && ch != '_' && ch != '.') return false;
+  return true;
+}
+
+status parse_sync_pairs(const toml::node& node, const std::string& source, config_contents& out) {
+  const toml::table* pairs = node.as_table();
+  if (pairs == nullptr)
+    return make_error(errc::invalid_argument, where(source, node.source()) + ": 'sync' must hold tables ([sync.NAME])");
+  for (auto&& [name_key, pair_node] : *pairs) {
+    const std::string name(name_key.str());
+    const toml::table* t = pair_node.as_table();
+    if (t == nullptr || !valid_pair_name(name))
+      return make_error(errc::invalid_argument,
+                        where(source, name_key.source()) + ": 'sync." + escape_for_log(name) +
+                            "' must be a table [sync.NAME] with NAME of letters, digits, '-', '_' or '.'");
+    sync_pair p;
+    for (auto&& [k, v] : *t) {
+      const std::string key = "sync." + name + "." + std::string(k.str());
+      if (k.str() == "folder" || k.str() == "peer") {
+        auto s = get_string(v, source, key);
+        if (!s) return std::move(s).err();
+        (k.str() == "folder" ? p.folder : p.peer) = std::move(*s);
+      } else if (k.str() == "rescan_interval") {
+        auto s = get_seconds(v, source, key);
+        if (!s) return std::move(s).err();
+        p.rescan_interval_s = *s;
+      } else {
+        out.warnings.push_back(where(source, k.source()) + ": unknown key '" + escape_for_log(key) + "' (ignored)");
+      }
+    }
+    if (p.folder.empty() || p.peer.empty())
+      return make_error(errc::invalid_argument, where(source, name_key.source()) + ": sync." + name +
+                                                    " needs both folder and peer");
+    out.values.sync_pairs[name] = std::move(p);
+  }
+  return {};
+}
+
 }  // namespace
 
 bool valid_seconds(double s) noexcept { return std::isfinite(s) && s > 0 && s <= k_max_seconds; }
@@ -68,6 +111,10 @@ result<config_contents> parse_config(std::string_view text, const std::string& s
   config_contents out;
   for (auto&& [key, node] : table) {
     const std::string section(key.str());
+    if (section == "sync") {
+      FTSYNC_TRY(parse_sync_pairs(node, source, out));
+      continue;
+    }
     if (section != "serve" && section != "client") {
       out.warnings.push_back(where(source, key.source()) + ": unknown key '" + escape_for_log(section) +
                              "' (ignored)");
@@ -151,6 +198,7 @@ result<settings> settings_from_env(const env_lookup& env) {
 }
 
 settings overlay(settings lower, const settings& higher) {
+  for (const auto& [name, pair] : higher.sync_pairs) lower.sync_pairs[name] = pair;
   if (higher.listen) lower.listen = higher.listen;
   if (higher.root) lower.root = higher.root;
   if (higher.name) lower.name = higher.name;

@@ -12,6 +12,10 @@
 //   name = "nas"               # name announced to clients          (FTSYNC_NAME)
 //   [client]
 //   connect_timeout = 10       # seconds to reach and authenticate a peer (FTSYNC_CONNECT_TIMEOUT)
+//   [sync.NAME]                # a named sync pair: `ftsync sync NAME`
+//   folder = "/home/me/notes"  # the local folder
+//   peer = "laptop:/notes"     # the peer's folder, PEER:DIR
+//   rescan_interval = 60       # optional, seconds (as --rescan-interval)
 // Unknown keys are reported as warnings (a later version may know them); a
 // value of the wrong type, or a file that is not valid TOML, is an error.
 #include "cli/paths.hpp"
@@ -19,6 +23,7 @@
 #include <ftsync/util/result.hpp>
 
 #include <filesystem>
+#include <map>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -26,7 +31,15 @@
 
 namespace ftsync::cli {
 
+// One [sync.NAME] table.
+struct sync_pair {
+  std::string folder;
+  std::string peer;
+  std::optional<double> rescan_interval_s;
+};
+
 struct settings {
+  std::map<std::string, sync_pair> sync_pairs;  // config file only
   std::optional<std::string> listen;
   std::optional<std::string> root;
   std::optional<std::string> name;

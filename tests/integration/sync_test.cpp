@@ -490,3 +490,23 @@ TEST_CASE("sync --once: a directory on one side and a file of the same name on t
   CHECK(conflict_copies(p.root) == copies);
   CHECK_MESSAGE(same_trees(local, p.root) == "", same_trees(local, p.root));
 }
+
+TEST_CASE("sync NAME runs a [sync.NAME] pair from config.toml; an unknown name is a usage error") {
+  pair_setup p("sync-pair");
+  const fs::path local = p.dir / "notes";
+  fs::create_directories(local);
+  write_text(local / "todo.txt", "buy milk\n");
+  const fs::path cfg = p.dir / "pairs.toml";
+  write_text(cfg, "[sync.notes]\nfolder = \"" + local.string() + "\"\npeer = \"srv:/notes\"\nrescan_interval = 30\n");
+  auto r = p.c({"--config", cfg.string(), "--json", "sync", "--once", "notes"});
+  REQUIRE_MESSAGE(r.exit_code == 0, describe(r));
+  CHECK(read_text(p.root / "notes" / "todo.txt") == "buy milk\n");
+  auto s = find_summary(r.out);
+  REQUIRE(s.has_value());
+  CHECK((*s)["files"] == 1);
+
+  auto unknown = p.c({"--config", cfg.string(), "sync", "--once", "photos"});
+  CHECK(unknown.exit_code == 2);
+  CHECK_MESSAGE(contains(unknown.err, "no sync pair of that name"), describe(unknown));
+  CHECK_MESSAGE(contains(unknown.err, "notes"), describe(unknown));  // lists what the config has
+}

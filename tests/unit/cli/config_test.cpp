@@ -66,12 +66,12 @@ connect_timeout = 2.5
 }
 
 TEST_CASE("config.toml: unknown keys warn with their position, bad values and syntax fail") {
-  auto c = parse_config("[serve]\nlisten = \"h:1\"\ncolour = true\n[sync]\nx = 1\n", "cfg");
+  auto c = parse_config("[serve]\nlisten = \"h:1\"\ncolour = true\n[ui]\nx = 1\n", "cfg");
   REQUIRE(c.ok());
   REQUIRE(c->warnings.size() == 2);
   CHECK(c->warnings[0].find("cfg:3:1") == 0);
   CHECK(c->warnings[0].find("serve.colour") != std::string::npos);
-  CHECK(c->warnings[1].find("'sync'") != std::string::npos);
+  CHECK(c->warnings[1].find("'ui'") != std::string::npos);
   CHECK(c->values.listen == "h:1");
 
   struct row {
@@ -89,12 +89,43 @@ TEST_CASE("config.toml: unknown keys warn with their position, bad values and sy
       {"serve = 1\n", "cfg:1:"},
       {"[serve\nlisten = \"x\"\n", "cfg:1:"},
       {"[serve]\nlisten = \"a\"\nlisten = \"b\"\n", "cfg:3:"},
+      {"[sync]\nx = 1\n", "cfg:2:"},                                            // not a pair table
+      {"[sync.notes]\nfolder = \"/n\"\n", "cfg:1:"},                              // no peer
+      {"[sync.notes]\npeer = \"p:/n\"\n", "cfg:1:"},                              // no folder
+      {"[sync.notes]\nfolder = 1\npeer = \"p:/n\"\n", "cfg:2:"},                 // wrong type
+      {"[sync.notes]\nfolder = \"/n\"\npeer = \"p:/\"\nrescan_interval = 0\n", "cfg:4:"},
+      {"[sync.\"a b\"]\nfolder = \"/n\"\npeer = \"p:/\"\n", "cfg:1:"},           // bad name
   };
   for (const auto& r : rows) {
     auto bad = parse_config(r.text, "cfg");
     CHECK_MESSAGE(bad.code() == errc::invalid_argument, r.text);
     if (!bad.ok()) CHECK_MESSAGE(bad.err().message.find(r.where) == 0, bad.err().message);
   }
+}
+
+TEST_CASE("config.toml: named sync pairs") {
+  auto c = parse_config(R"(
+[sync.notes]
+folder = "/home/me/notes"
+peer = "laptop:/notes"
+[sync.photos-2026]
+folder = "/home/me/Photos"
+peer = "nas:/photos"
+rescan_interval = 600
+colour = "blue"
+)",
+                        "cfg");
+  REQUIRE_MESSAGE(c.ok(), (c.ok() ? "" : c.err().message));
+  REQUIRE(c->values.sync_pairs.size() == 2);
+  const auto& notes = c->values.sync_pairs.at("notes");
+  CHECK(notes.folder == "/home/me/notes");
+  CHECK(notes.peer == "laptop:/notes");
+  CHECK_FALSE(notes.rescan_interval_s.has_value());
+  const auto& photos = c->values.sync_pairs.at("photos-2026");
+  CHECK(photos.peer == "nas:/photos");
+  CHECK(photos.rescan_interval_s == doctest::Approx(600));
+  REQUIRE(c->warnings.size() == 1);
+  CHECK(c->warnings[0].find("sync.photos-2026.colour") != std::string::npos);
 }
 
 TEST_CASE("config file on disk: missing is empty unless named explicitly") {
