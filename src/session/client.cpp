@@ -42,7 +42,15 @@ struct client::impl {
 
   result<wire::message> expect_handshake(std::chrono::milliseconds timeout) {
     auto payload = next_payload(timeout);
-    if (!payload) return std::move(payload).err();
+    if (!payload) {
+      // The server ends a handshake that takes longer than
+      // limits::handshake_timeout; say so rather than "connection lost".
+      if (payload.code() == errc::disconnected && bye_reason.empty())
+        return make_error(errc::disconnected, "the server dropped the connection during the handshake (it allows " +
+                                                  std::to_string(limits::handshake_timeout.count() / 1000) +
+                                                  " s; a heavily loaded machine can be slower)");
+      return std::move(payload).err();
+    }
     if (!*payload) return make_error(errc::timeout, "no handshake reply from the server");
     return wire::decode(**payload, wire::handshake_limits());
   }
