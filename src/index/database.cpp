@@ -178,6 +178,37 @@ result<file_entry> row_to_entry(stmt& s, bool local) {
   return e;
 }
 
+// Every row of a prepared and bound statement, which is reset after (also
+// on error, so the cached statement is ready for its next use).
+result<std::vector<file_entry>> rows_to_entries(stmt& s, bool local) {
+  std::vector<file_entry> out;
+  while (s.step() == SQLITE_ROW) {
+    auto e = row_to_entry(s, local);
+    if (!e) {
+      s.reset();
+      return std::move(e).err();
+    }
+    out.push_back(std::move(*e));
+  }
+  s.reset();
+  return out;
+}
+
+// The first row only (queries by primary key).
+result<std::optional<file_entry>> first_entry(stmt& s, bool local) {
+  std::optional<file_entry> out;
+  if (s.step() == SQLITE_ROW) {
+    auto e = row_to_entry(s, local);
+    if (!e) {
+      s.reset();
+      return std::move(e).err();
+    }
+    out = std::move(*e);
+  }
+  s.reset();
+  return out;
+}
+
 }  // namespace
 
 database::database(std::unique_ptr<impl> p) : m_impl(std::move(p)) {}
@@ -236,27 +267,13 @@ result<std::optional<file_entry>> database::get(const rel_path& path) {
       "SELECT path,kind,deleted,size,mtime,mode,inode,ctime,hash,version,seq FROM files WHERE path=?");
   if (!s) return std::move(s).err();
   (*s)->bind(1, path.str());
-  std::optional<file_entry> out;
-  if ((*s)->step() == SQLITE_ROW) {
-    auto e = row_to_entry(**s, true);
-    if (!e) return std::move(e).err();
-    out = std::move(*e);
-  }
-  (*s)->reset();
-  return out;
+  return first_entry(**s, true);
 }
 
 result<std::vector<file_entry>> database::all() {
   auto s = m_impl->prepare("SELECT path,kind,deleted,size,mtime,mode,inode,ctime,hash,version,seq FROM files");
   if (!s) return std::move(s).err();
-  std::vector<file_entry> out;
-  while ((*s)->step() == SQLITE_ROW) {
-    auto e = row_to_entry(**s, true);
-    if (!e) return std::move(e).err();
-    out.push_back(std::move(*e));
-  }
-  (*s)->reset();
-  return out;
+  return rows_to_entries(**s, true);
 }
 
 result<std::vector<file_entry>> database::changed_since(std::uint64_t after, std::size_t limit) {
@@ -265,14 +282,7 @@ result<std::vector<file_entry>> database::changed_since(std::uint64_t after, std
       "ORDER BY seq LIMIT ?");
   if (!s) return std::move(s).err();
   (*s)->bind_u(1, after).bind_u(2, limit);
-  std::vector<file_entry> out;
-  while ((*s)->step() == SQLITE_ROW) {
-    auto e = row_to_entry(**s, true);
-    if (!e) return std::move(e).err();
-    out.push_back(std::move(*e));
-  }
-  (*s)->reset();
-  return out;
+  return rows_to_entries(**s, true);
 }
 
 status database::put(file_entry& e, const std::vector<chunk>* chunks) {
@@ -390,14 +400,7 @@ result<std::vector<file_entry>> database::remote_all(std::string_view peer) {
   auto s = m_impl->prepare("SELECT path,kind,deleted,size,mtime,mode,hash,version,seq FROM remote WHERE peer=?");
   if (!s) return std::move(s).err();
   (*s)->bind(1, peer);
-  std::vector<file_entry> out;
-  while ((*s)->step() == SQLITE_ROW) {
-    auto e = row_to_entry(**s, false);
-    if (!e) return std::move(e).err();
-    out.push_back(std::move(*e));
-  }
-  (*s)->reset();
-  return out;
+  return rows_to_entries(**s, false);
 }
 
 result<std::optional<file_entry>> database::remote_get(std::string_view peer, const rel_path& path) {
@@ -405,14 +408,7 @@ result<std::optional<file_entry>> database::remote_get(std::string_view peer, co
       "SELECT path,kind,deleted,size,mtime,mode,hash,version,seq FROM remote WHERE peer=? AND path=?");
   if (!s) return std::move(s).err();
   (*s)->bind(1, peer).bind(2, path.str());
-  std::optional<file_entry> out;
-  if ((*s)->step() == SQLITE_ROW) {
-    auto e = row_to_entry(**s, false);
-    if (!e) return std::move(e).err();
-    out = std::move(*e);
-  }
-  (*s)->reset();
-  return out;
+  return first_entry(**s, false);
 }
 
 status database::clear_remote(std::string_view peer) {
