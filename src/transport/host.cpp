@@ -218,9 +218,11 @@ struct host::impl {
 
   // Hands backlog packets to ENet while the congestion window has room; a
   // packet may overshoot the window by its own size, so a window smaller
-  // than one message still moves data.
-  void pump(conn_state& c) {
-    while (!c.backlog.empty() && c.queued - c.backlog_bytes < c.cc.window() && span(c) < opts.max_window_bytes) {
+  // than one message still moves data. `everything` hands over the whole
+  // backlog (a graceful disconnect: ENet's "later" means after what ENet holds).
+  void pump(conn_state& c, bool everything = false) {
+    while (!c.backlog.empty() &&
+           (everything || (c.queued - c.backlog_bytes < c.cc.window() && span(c) < opts.max_window_bytes))) {
       ENetPacket* p = c.backlog.front();
       c.backlog.pop_front();
       c.backlog_bytes -= p->dataLength;
@@ -726,13 +728,7 @@ void host::disconnect(conn_id conn, bool now) {
     // timeout) produces the disconnected event. A second call finds the
     // peer already disconnecting and waits for the same event.
     if (c->peer->state == ENET_PEER_STATE_CONNECTED) {
-      // ENet's "later" means after what ENet holds: hand it the backlog too.
-      while (!c->backlog.empty()) {
-        ENetPacket* p = c->backlog.front();
-        c->backlog.pop_front();
-        c->backlog_bytes -= p->dataLength;
-        if (enet_peer_send(c->peer, k_channel, p) < 0 && p->referenceCount == 0) enet_packet_destroy(p);
-      }
+      im.pump(*c, /*everything=*/true);
       enet_peer_disconnect_later(c->peer, 0);
     }
     return;
