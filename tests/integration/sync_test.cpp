@@ -394,8 +394,12 @@ TEST_CASE("sync --once killed mid-transfer resumes without re-sending verified c
   s = sync_once(p, local);
   MESSAGE("pull resumed: " << s["resumed_bytes"].get<double>() / mib << " MiB kept, "
                            << s["bytes_received"].get<double>() / mib << " MiB received");
-  CHECK(s["resumed_bytes"].get<std::uint64_t>() >= kept_at_least);
-  CHECK(s["bytes_received"].get<std::uint64_t>() <= size - kept_at_least);
+  // The pull asks for 16 chunks at a time and writes each where it belongs,
+  // so a partial file 32 MiB long can have holes (up to 16 x 128 KiB) near
+  // its end: the verified part is a little less than its length. What must
+  // hold: most of it was kept, and not one kept byte travelled again.
+  CHECK(s["resumed_bytes"].get<std::uint64_t>() >= kept_at_least - 16 * 128 * 1024);
+  CHECK(s["resumed_bytes"].get<std::uint64_t>() + s["bytes_received"].get<std::uint64_t>() == size);
   CHECK(same_content(local / "big2.bin", p.root / "big2.bin"));
   CHECK(find_partials(local).empty());
 
