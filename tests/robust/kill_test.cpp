@@ -13,6 +13,8 @@
 
 #include <doctest/doctest.h>
 
+#include <algorithm>
+
 #include <signal.h>
 
 #include <random>
@@ -107,18 +109,23 @@ void kill_loop(mode m, std::uint64_t seed) {
   std::mt19937_64 rng(seed);
   kill_stats ks;
   const int max_attempts = want * 3;
+  std::uint64_t max_delay_ms = 870;
   for (int attempt = 0; attempt < max_attempts && ks.kills < want; ++attempt) {
     CAPTURE(attempt);
     if (caught_up(src, receiver)) src.write(seed + attempt + 1);
     const bool kill_receiver = rng() % 2 == 0;
     const bool kill_server = is_push ? kill_receiver : !kill_receiver;
-    // 30-900 ms: from the handshake to well into the 48 MiB file.
-    const auto delay = std::chrono::milliseconds(30 + rng() % 870);
+    // 30-900 ms: from the handshake to well into the 48 MiB file. Each run
+    // that finishes before its kill narrows the range (to no less than
+    // 30-130 ms), so fast runs still take `want` kills within max_attempts
+    // (once 41 of 60 sync runs finished first and only 19 kills landed).
+    const auto delay = std::chrono::milliseconds(30 + rng() % max_delay_ms);
 
     background bg(p.cli, "run" + std::to_string(attempt), args);
     const bool ended_early = wait_until([&] { return !bg.proc->running(); }, delay, 2ms);
     if (ended_early) {
       ++ks.finished_first;
+      max_delay_ms = std::max<std::uint64_t>(100, max_delay_ms * 3 / 4);
       const int code = bg.wait(1s);
       CHECK_MESSAGE(code == 0, ("an unkilled run failed\n" + bg.text()));
       ks.resumed_bytes += kept_bytes(read_text(bg.out));
