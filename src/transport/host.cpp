@@ -8,6 +8,7 @@
 #include "transport/checksum.hpp"
 #include "transport/congestion.hpp"
 #include "transport/gate.hpp"
+#include "transport/pacer.hpp"
 
 #include <enet/enet.h>
 #include <enet/time.h>
@@ -108,6 +109,7 @@ struct conn_state {
   std::uint64_t delivered = 0;      // bytes acknowledged (packets freed while connected)
   double rtt_sample_ms = 0;         // fastest message round trip since the last regulate()
   detail::congestion_control cc;
+  detail::pacer pace;               // the limit this connection's peer asked for
   std::uint64_t sent_commands = 0;  // ENet's counters reset every 10 s; ours accumulate
   std::uint64_t lost_commands = 0;
   enet_uint32 last_enet_sent = 0;
@@ -127,6 +129,8 @@ struct conn_state {
 struct host::impl {
   ENetHost* enet = nullptr;
   host_options opts;
+  detail::pacer host_pace;  // opts.max_send_rate, shared by all connections
+  conn_id last_turn = 0;     // the connection take_turns() served last
   bool listening = false;
   std::uint16_t port = 0;
   conn_id next_id = 1;
@@ -220,12 +224,20 @@ struct host::impl {
   // packet may overshoot the window by its own size, so a window smaller
   // than one message still moves data. `everything` hands over the whole
   // backlog (a graceful disconnect: ENet's "later" means after what ENet holds).
-  void pump(conn_state& c, bool everything = false) {
-    while (!c.backlog.empty() &&
-           (everything || (c.queued - c.backlog_bytes < c.cc.window() && span(c) < opts.max_window_bytes))) {
+  // With a host-wide limit, callers pass max_packets = 1 and go round the
+  // connections, so that one busy session cannot take all the tokens.
+  std::size_t pump(conn_state& c, bool everything = false, std::size_t max_packets = SIZE_MAX) {
+    const bool paced = c.pace.limited() || host_pace.limited();
+    const mono_time now = paced ? mono_now() : mono_time{};
+    std::size_t moved = 0;
+    while (!c.backlog.empty() && moved < max_packets &&
+           (everything || (c.queued - c.backlog_bytes < c.cc.window() && span(c) < opts.max_window_bytes &&
+                           (!paced || (c.pace.may_send(now) && host_pace.may_send(now)))))) {
       ENetPacket* p = c.backlog.front();
       c.backlog.pop_front();
       c.backlog_bytes -= p->dataLength;
+      c.pace.on_sent(p->dataLength);
+      host_pace.on_sent(p->dataLength);
       auto* tag = static_cast<packet_tag*>(p->userData);
       tag->entered = mono_now();
       tag->seq = c.first_in_enet + c.in_enet.size();
@@ -234,7 +246,31 @@ struct host::impl {
       if (enet_peer_send(c.peer, k_channel, p) < 0) {
         if (p->referenceCount == 0) enet_packet_destroy(p);  // credits `queued` back
         drop_backlog(&c);  // the peer is going away; later sends report it
-        return;
+        return moved;
+      }
+      ++moved;
+    }
+    return moved;
+  }
+  std::size_t fair_share() const { return host_pace.limited() ? 1 : SIZE_MAX; }
+
+  // Under a host-wide limit: a packet per connection per round while tokens
+  // last, each pass starting after the connection served last, so that the
+  // first connection in the table does not take every token.
+  void take_turns() {
+    std::vector<conn_state*> ready;
+    for (auto& [id, c] : conns)
+      if (c->connected && c->peer->state == ENET_PEER_STATE_CONNECTED && !c->backlog.empty()) ready.push_back(c.get());
+    if (ready.empty()) return;
+    std::sort(ready.begin(), ready.end(), [](const conn_state* a, const conn_state* b) { return a->id < b->id; });
+    const auto after_last = std::find_if(ready.begin(), ready.end(), [&](const conn_state* c) { return c->id > last_turn; });
+    std::rotate(ready.begin(), after_last, ready.end());
+    for (std::size_t moved = 1; moved > 0;) {
+      moved = 0;
+      for (conn_state* c : ready) {
+        if (pump(*c, false, 1) == 0) continue;
+        ++moved;
+        last_turn = c->id;
       }
     }
   }
@@ -278,7 +314,7 @@ struct host::impl {
       c.lost_at_rto_cap = c.lost_commands;
       c.last_rto_cap = now;
     }
-    pump(c);
+    if (!host_pace.limited()) pump(c);  // else regulate_all takes turns
   }
 
   // ENet doubles a command's retransmission timeout on every loss and never
@@ -306,14 +342,24 @@ struct host::impl {
     }
   }
 
-  bool regulate_all(mono_time now) {
-    bool backlogged = false;
+  // Regulates every connection; returns how soon the host must be serviced
+  // again to move a backlog on (nullopt: nothing is waiting). Waiting for
+  // the congestion window, 1 ms (acknowledgements open it); waiting for a
+  // bandwidth limit, until the pacer has tokens again.
+  std::optional<std::chrono::milliseconds> regulate_all(mono_time now) {
+    std::optional<std::chrono::milliseconds> soonest;
     for (auto& [id, c] : conns) {
       if (!c->connected || c->peer->state != ENET_PEER_STATE_CONNECTED) continue;
       regulate(*c, now);
-      backlogged = backlogged || !c->backlog.empty();
     }
-    return backlogged;
+    if (host_pace.limited()) take_turns();
+    for (auto& [id, c] : conns) {
+      if (!c->connected || c->peer->state != ENET_PEER_STATE_CONNECTED || c->backlog.empty()) continue;
+      const auto paced = std::max(c->pace.wait(now), host_pace.wait(now));
+      const auto wait = std::max(k_backlog_service_wait, std::chrono::ceil<std::chrono::milliseconds>(paced));
+      soonest = soonest ? std::min(*soonest, wait) : wait;
+    }
+    return soonest;
   }
 
   void send_knock(conn_state& c) {
@@ -542,6 +588,7 @@ result<std::unique_ptr<host>> host::listen(const endpoint& where, const host_opt
   std::unique_ptr<host> h(new host());
   impl& im = *h->m_impl;
   im.opts = opts;
+  im.host_pace.set_rate(opts.max_send_rate, mono_now());
   im.listening = true;
   im.enet = enet_host_create(&*addr, opts.max_connections, k_channels, 0, 0);
   if (im.enet == nullptr)
@@ -561,6 +608,7 @@ result<std::unique_ptr<host>> host::client(const host_options& opts) {
   std::unique_ptr<host> h(new host());
   impl& im = *h->m_impl;
   im.opts = opts;
+  im.host_pace.set_rate(opts.max_send_rate, mono_now());
   im.enet = enet_host_create(nullptr, opts.max_connections, k_channels, 0, 0);
   if (im.enet == nullptr) return make_error(errc::io, std::string("cannot create UDP socket: ") + std::strerror(errno));
   FTSYNC_TRY(configure(im.enet, opts));
@@ -636,8 +684,12 @@ status host::send(conn_id conn, byte_view data) {
   c->queued += data.size();
   c->backlog.push_back(packet);
   c->backlog_bytes += data.size();
-  im.pump(*c);
+  im.pump(*c, false, im.fair_share());
   return {};
+}
+
+void host::limit_send_rate(conn_id conn, std::uint64_t bytes_per_s) {
+  if (conn_state* c = m_impl->find(conn)) c->pace.set_rate(bytes_per_s, mono_now());
 }
 
 std::size_t host::queued_bytes(conn_id conn) const {
@@ -668,7 +720,7 @@ std::optional<event> host::poll(std::chrono::milliseconds timeout) {
     mono_time wake = std::min(deadline, next_housekeeping);
     auto wait = std::chrono::duration_cast<std::chrono::milliseconds>(std::max(wake - now, mono_clock::duration::zero()));
     if (!im.conns.empty() || im.enet->connectedPeers > 0) wait = std::min(wait, k_max_service_wait);
-    if (im.regulate_all(now)) wait = std::min<std::chrono::milliseconds>(wait, k_backlog_service_wait);
+    if (auto soon = im.regulate_all(now)) wait = std::min(wait, *soon);
     ENetEvent ev{};
     int rc;
     {

@@ -80,6 +80,11 @@ struct host_options {
   // keeps one knocking source from holding more than 1/8 of the default 128
   // slots; tests that open many connections from 127.0.0.1 may raise it.
   std::size_t max_connections_per_ip = 16;
+  // Bandwidth limit of this host, in bytes per second of messages entering
+  // the network, all connections together; 0 is none. Like rsync's
+  // --bwlimit it paces the average rate (transport/pacer.hpp) and leaves
+  // the congestion control in charge below it.
+  std::uint64_t max_send_rate = 0;
 };
 
 struct host_stats {
@@ -108,6 +113,11 @@ class host {
   // connection's congestion window has room. errc::disconnected for a dead
   // id or one not yet connected, errc::too_large above max_packet_bytes.
   status send(conn_id conn, byte_view data);
+
+  // A bandwidth limit for one connection (bytes/s, 0 removes it), on top
+  // of max_send_rate: a client asks the server to send its session's data
+  // no faster than its own --bwlimit.
+  void limit_send_rate(conn_id conn, std::uint64_t bytes_per_s);
 
   // Bytes given to send() on `conn` and not yet acknowledged by the peer.
   std::size_t queued_bytes(conn_id conn) const;
