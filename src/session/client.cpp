@@ -68,6 +68,7 @@ result<std::unique_ptr<client>> client::connect(const transport::endpoint& to,
   transport::host_options hopts;
   hopts.max_connections = 1;
   hopts.connect_timeout = opts.connect_timeout;
+  hopts.max_send_rate = opts.max_send_rate;
   auto host = transport::host::client(hopts);
   if (!host) return std::move(host).err();
 
@@ -129,6 +130,7 @@ result<std::unique_ptr<client>> client::connect(const transport::endpoint& to,
   if (auto* w = std::get_if<wire::welcome>(&*verdict)) {
     s.read_only = w->read_only;
     s.server_name = w->server_name;
+    if (opts.max_send_rate != 0) FTSYNC_TRY(c->send(wire::rate_limit{opts.max_send_rate}));
     return c;
   }
   if (auto* r = std::get_if<wire::refused>(&*verdict)) {

@@ -150,6 +150,11 @@ struct server::impl {
           finish(s);
           return;
         }
+        if (auto* r = std::get_if<wire::rate_limit>(&*m)) {
+          // Only ever slows this session down; the server's own limit still holds.
+          host->limit_send_rate(s.m_conn, r->bytes_per_s);
+          return;
+        }
         if (std::holds_alternative<wire::hello>(*m) || std::holds_alternative<wire::auth>(*m) ||
             std::holds_alternative<wire::hello_reply>(*m)) {
           ++counters.protocol_errors;
@@ -211,6 +216,7 @@ result<std::unique_ptr<server>> server::start(const server_options& opts, const 
   transport::host_options hopts;
   hopts.max_connections = opts.max_sessions;
   hopts.gate = gate_key_for(me.key());
+  hopts.max_send_rate = opts.max_send_rate;
   auto host = transport::host::listen(opts.listen, hopts);
   if (!host) return std::move(host).err();
   std::unique_ptr<server> srv(new server());

@@ -68,6 +68,8 @@ const char* type_name(msg_type t) noexcept {
       return "get_close";
     case msg_type::bye:
       return "bye";
+    case msg_type::rate_limit:
+      return "rate_limit";
     case msg_type::sync_index_request:
       return "sync_index_request";
     case msg_type::sync_index_reply:

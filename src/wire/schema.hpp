@@ -80,6 +80,8 @@ consteval msg_type tag_of() {
     return msg_type::get_close;
   else if constexpr (std::is_same_v<T, bye>)
     return msg_type::bye;
+  else if constexpr (std::is_same_v<T, rate_limit>)
+    return msg_type::rate_limit;
   else if constexpr (std::is_same_v<T, sync_index_request>)
     return msg_type::sync_index_request;
   else if constexpr (std::is_same_v<T, sync_index_reply>)
@@ -181,6 +183,8 @@ auto fields(M& m) {
     return std::tie(m.id, m.transfer);
   else if constexpr (std::is_same_v<T, bye>)
     return std::tie(m.reason);
+  else if constexpr (std::is_same_v<T, rate_limit>)
+    return std::tie(m.bytes_per_s);
   else if constexpr (std::is_same_v<T, sync_index_request>)
     return std::tie(m.id, m.index_id, m.after);
   else if constexpr (std::is_same_v<T, sync_index_reply>)

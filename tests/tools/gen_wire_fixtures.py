@@ -123,6 +123,7 @@ VALID = {
     "get_block_reply": [45, 24, 256, b"", key(10)],
     "get_close": [46, 25, 26],
     "bye": [60, "done"],
+    "rate_limit": [61, 1048576],
     # folder sync (issue 4); record = [path, kind, deleted, size, mtime, mode, hash, [[dev, n]...], seq]
     "sync_index_request": [70, 27, U64, 28],
     "sync_index_reply": [71, 29, 30, [["a/b", 0, False, 5, -7, 0o644, key(11), [[U64, 3], [7, 1]], 9],

@@ -15,6 +15,9 @@ namespace ftsync::session {
 
 struct client_options {
   std::chrono::milliseconds connect_timeout{10000};
+  // Bandwidth limit in bytes/s, 0 for none: paces what this client sends,
+  // and the server is asked to pace what it sends in this session.
+  std::uint64_t max_send_rate = 0;
 };
 
 struct traffic {

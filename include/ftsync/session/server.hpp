@@ -56,6 +56,10 @@ struct server_options {
   std::chrono::milliseconds handshake_timeout = limits::handshake_timeout;
   std::size_t max_sessions = limits::max_sessions;
   std::string server_name;  // sent in welcome (informational)
+  // Bandwidth limit of the whole server, bytes/s (0: none). A client's own
+  // limit (wire::rate_limit, handled here, never seen by the handler) caps
+  // its session further.
+  std::uint64_t max_send_rate = 0;
 };
 
 using trust_lookup = std::function<std::optional<peer_entry>(const crypto::public_key&)>;

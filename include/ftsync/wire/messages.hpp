@@ -56,6 +56,7 @@ enum class msg_type : std::uint8_t {
   get_block_reply = 45,
   get_close = 46,
   bye = 60,
+  rate_limit = 61,
   // folder sync (issue 4); appended, never renumbered
   sync_index_request = 70,
   sync_index_reply = 71,
@@ -92,6 +93,10 @@ struct ok { request_id id = 0; bool operator==(const ok&) const = default; };
 struct error_reply { request_id id = 0; errc code = errc::internal; std::string message; bool operator==(const error_reply&) const = default; };
 // Polite end of session (either side); the peer stops sending.
 struct bye { std::string reason; bool operator==(const bye&) const = default; };
+// Client to server, no reply: send this session's data no faster than
+// bytes_per_s (0: no limit of ours). The client's --bwlimit, so that it
+// also holds for what the client pulls.
+struct rate_limit { std::uint64_t bytes_per_s = 0; bool operator==(const rate_limit&) const = default; };
 
 // --- namespace operations -------------------------------------------------
 struct entry {
@@ -224,7 +229,7 @@ using message = std::variant<hello, hello_reply, auth, welcome, refused, ping, p
                              get_prefix_reply, get_block, get_block_reply, get_close, bye, sync_index_request,
                              sync_index_reply, sync_chunks_request, sync_chunks_reply, sync_data_request,
                              sync_data_reply, sync_put, sync_put_ready, sync_put_chunks, sync_put_need,
-                             sync_put_data, sync_put_commit>;
+                             sync_put_data, sync_put_commit, rate_limit>;
 
 msg_type type_of(const message& m) noexcept;
 const char* type_name(msg_type t) noexcept;

@@ -74,6 +74,7 @@ inline std::vector<message> sample_messages() {
   out.push_back(get_block_reply{35, 36, pattern(limits::block_size, 11), filled<32>(12)});
   out.push_back(get_close{37, 38});
   out.push_back(bye{"shutting down"});
+  out.push_back(rate_limit{1024 * 1024});
   const file_record r1{"dir/ünï.txt", entry_kind::directory, true, u64_max, i64_min, 0755, filled<32>(15),
                        {{u64_max, 1}, {2, u64_max}}, u64_max};
   const chunk_ref c1{u64_max, u32_max, filled<32>(16)};
@@ -108,6 +109,7 @@ inline std::vector<message> sample_messages() {
   out.push_back(stat_reply{0, entry{}});
   out.push_back(put_begin{0, std::string(limits::max_path_bytes, 'p'), 0, 0, 0, true});
   out.push_back(bye{""});
+  out.push_back(rate_limit{0});
   out.push_back(sync_index_reply{0, 0, {}, false});
   out.push_back(sync_put_need{0, {}});
   out.push_back(sync_put{0, file_record{}, {}, ""});
