@@ -346,7 +346,12 @@ void pair_setup::restart_server() {
 void write_random_file(const fs::path& file, std::uint64_t size, std::uint64_t seed) {
   std::ofstream out(file, std::ios::binary | std::ios::trunc);
   REQUIRE_MESSAGE(out.good(), ("cannot create " + file.string()));
-  std::uint64_t state = seed * 0x9e3779b97f4a7c15ULL + 1;
+  // The seed picks a random point of splitmix64's cycle. (It used to be
+  // seed * gamma + 1: seed 9's stream was seed 8's shifted by one word, so
+  // "different" files shared nearly all their chunks.)
+  std::uint64_t state = seed * 0xbf58476d1ce4e5b9ULL;
+  state = (state ^ (state >> 31)) * 0x94d049bb133111ebULL;
+  state ^= state >> 29;
   std::vector<std::uint64_t> buf(1 << 17);  // 1 MiB
   std::uint64_t left = size;
   while (left > 0) {
