@@ -11,7 +11,7 @@
 namespace ftsync::cli {
 namespace {
 
-int run_pull(context& ctx, const std::vector<std::string>& args) {
+int run_pull(context& ctx, const std::vector<std::string>& args, const std::string& bwlimit) {
   if (args.size() < 2)
     return ctx.out.fail("", make_error(errc::invalid_argument, "expected PEER:PATH... LOCAL_DIR"), exit_code::usage);
   const std::vector<std::string> remote_args(args.begin(), args.end() - 1);
@@ -29,7 +29,7 @@ int run_pull(context& ctx, const std::vector<std::string>& args) {
 
   transfer_report report(ctx, "pull");
   install_interrupt_exit(report.bar_enabled(), ctx.out.json());
-  auto c = connect_to_peer(ctx, sources->front().peer);
+  auto c = connect_to_peer(ctx, sources->front().peer, bwlimit_flag(bwlimit));
   if (!c.value) return c.exit;
   auto summary = c.value->remote->pull(paths, local_dir, report.options());
   if (!summary) {
@@ -46,12 +46,14 @@ int run_pull(context& ctx, const std::vector<std::string>& args) {
 
 command make_pull(CLI::App& parent) {
   auto args = std::make_shared<std::vector<std::string>>();
+  auto bwlimit = std::make_shared<std::string>();
   auto* app = parent.add_subcommand("pull", "Fetch files and trees from a peer into a local directory (resumable)");
   app->add_option("paths", *args, "Remote paths (one peer), then the local directory")
       ->required()
       ->type_name("PEER:PATH... LOCAL_DIR");
+  add_bwlimit_option(*app, *bwlimit, "Bandwidth limit in bytes/s, both directions: 512K, 10M, 1.5G (a bare number is KiB/s, as in rsync; 0 is none) [env FTSYNC_BWLIMIT, config client.bwlimit]");
   app->footer(example_footer({"ftsync pull laptop:/photos laptop:/notes.txt ~/restore   # ~/restore/photos, ..."}));
-  return {app, [args](context& ctx) { return run_pull(ctx, *args); }};
+  return {app, [args, bwlimit](context& ctx) { return run_pull(ctx, *args, *bwlimit); }};
 }
 
 }  // namespace ftsync::cli

@@ -11,7 +11,7 @@
 namespace ftsync::cli {
 namespace {
 
-int run_push(context& ctx, const std::vector<std::string>& args) {
+int run_push(context& ctx, const std::vector<std::string>& args, const std::string& bwlimit) {
   if (args.size() < 2)
     return ctx.out.fail("", make_error(errc::invalid_argument, "expected LOCAL... PEER:DIR"), exit_code::usage);
   auto target = parse_peer_path(args.back());
@@ -33,7 +33,7 @@ int run_push(context& ctx, const std::vector<std::string>& args) {
   }
   transfer_report report(ctx, "push");
   install_interrupt_exit(report.bar_enabled(), ctx.out.json());
-  auto c = connect_to_peer(ctx, target->peer);
+  auto c = connect_to_peer(ctx, target->peer, bwlimit_flag(bwlimit));
   if (!c.value) return c.exit;
   auto summary = c.value->remote->push(local, target->path, report.options());
   if (!summary) {
@@ -49,12 +49,14 @@ int run_push(context& ctx, const std::vector<std::string>& args) {
 
 command make_push(CLI::App& parent) {
   auto args = std::make_shared<std::vector<std::string>>();
+  auto bwlimit = std::make_shared<std::string>();
   auto* app = parent.add_subcommand("push", "Send local files and trees to a directory on a peer (resumable)");
   app->add_option("paths", *args, "Local files or directories, then PEER:DIR")
       ->required()
       ->type_name("LOCAL... PEER:DIR");
+  add_bwlimit_option(*app, *bwlimit, "Bandwidth limit in bytes/s, both directions: 512K, 10M, 1.5G (a bare number is KiB/s, as in rsync; 0 is none) [env FTSYNC_BWLIMIT, config client.bwlimit]");
   app->footer(example_footer({"ftsync push ~/photos notes.txt laptop:/backup   # lands as /backup/photos, /backup/notes.txt"}));
-  return {app, [args](context& ctx) { return run_push(ctx, *args); }};
+  return {app, [args, bwlimit](context& ctx) { return run_push(ctx, *args, *bwlimit); }};
 }
 
 }  // namespace ftsync::cli

@@ -22,6 +22,8 @@ struct serve_args {
   std::string listen;
   double idle_timeout_s = 0;  // 0: not given
   std::string name;
+  std::string bwlimit;       // "" when not given
+  std::size_t max_sessions = 0;  // 0: not given
 };
 
 // One port, one session, two services: folder sync messages (wire ids
@@ -80,6 +82,8 @@ int run_serve(context& ctx, const serve_args& a) {
   if (!a.listen.empty()) flags.listen = a.listen;
   if (a.idle_timeout_s > 0) flags.idle_timeout_s = a.idle_timeout_s;
   if (!a.name.empty()) flags.name = a.name;
+  flags.serve_bwlimit = bwlimit_flag(a.bwlimit);
+  if (a.max_sessions > 0) flags.max_sessions = a.max_sessions;
   const settings s = overlay(*cfg, flags);
 
   if (!s.root)
@@ -103,6 +107,8 @@ int run_serve(context& ctx, const serve_args& a) {
     opts.idle_timeout =
         std::chrono::milliseconds(static_cast<std::int64_t>(std::ceil(*s.idle_timeout_s * 1000.0)));
   opts.server_name = s.name.value_or(default_server_name());
+  opts.max_send_rate = s.serve_bwlimit.value_or(0);
+  opts.max_sessions = s.max_sessions.value_or(limits::max_sessions);
 
   // Re-read for every new session: trust/untrust apply without a restart.
   auto watcher = std::make_shared<session::trust_watcher>(ctx.dirs.peers());
@@ -178,6 +184,14 @@ command make_serve(CLI::App& parent) {
       ->type_name("SECONDS");
   app->add_option("--name", args->name, "Name announced to clients [default: host name, env FTSYNC_NAME]")
       ->type_name("NAME");
+  add_bwlimit_option(*app, args->bwlimit,
+                     "Bandwidth limit in bytes/s for all sessions together: 512K, 10M, 1.5G (a bare number is "
+                     "KiB/s; 0 is none) [env FTSYNC_SERVE_BWLIMIT, config serve.bwlimit]");
+  app->add_option("--max-sessions", args->max_sessions,
+                  "Clients served at once; more are turned away [default 128, env FTSYNC_MAX_SESSIONS, config "
+                  "serve.max_sessions]")
+      ->check(CLI::Range(std::size_t{1}, k_max_sessions))
+      ->type_name("N");
   app->footer(example_footer({"ftsync serve --root ~/shared --listen 0.0.0.0:47800"}));
   return {app, [args](context& ctx) { return run_serve(ctx, *args); }};
 }

@@ -29,6 +29,7 @@ struct sync_args {
   bool once = false;
   double rescan_interval_s = 60;
   const CLI::Option* rescan_flag = nullptr;  // given on the command line?
+  std::string bwlimit;  // --bwlimit, "" when not given
 };
 
 // `ftsync sync NAME`: fills folder, peer and rescan interval from the
@@ -164,7 +165,7 @@ int run_sync(context& ctx, sync_args a) {
     stop = &install_stop_flag();
 
   const auto started = mono_now();
-  auto c = connect_to_peer(ctx, target->peer);
+  auto c = connect_to_peer(ctx, target->peer, bwlimit_flag(a.bwlimit));
   if (!c.value) return c.exit;
   const crypto::identity& me = *c.value->me;
   auto f = sync::folder::open(a.local, sync::index_file_for(ctx.dirs.state_dir, a.local),
@@ -227,7 +228,7 @@ int run_sync(context& ctx, sync_args a) {
   sync::sync_totals last;
   while (!stop->load()) {
     if (!conn) {
-      auto again = connect_to_peer(ctx, target->peer);
+      auto again = connect_to_peer(ctx, target->peer, bwlimit_flag(a.bwlimit));
       if (!again.value) {
         status.publish(false, last, total, 0, 0, false);
         for (auto waited = 0ms; waited < backoff && !stop->load(); waited += 100ms) std::this_thread::sleep_for(100ms);
@@ -310,6 +311,7 @@ command make_sync(CLI::App& parent) {
                   "Seconds between full rescans that catch what the watcher missed [default 60]")
       ->check(CLI::Range(0.1, 86400.0))
       ->type_name("SECONDS");
+  add_bwlimit_option(*app, args->bwlimit, "Bandwidth limit in bytes/s, both directions: 512K, 10M, 1.5G (a bare number is KiB/s, as in rsync; 0 is none) [env FTSYNC_BWLIMIT, config client.bwlimit]");
   app->footer(example_footer({"ftsync sync ~/notes laptop:/notes          # until Ctrl-C",
                               "ftsync --json sync --once ~/notes laptop:/notes",
                               "ftsync sync notes        # [sync.notes] folder and peer from config.toml"}));

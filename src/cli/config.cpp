@@ -4,10 +4,12 @@
 
 #include <toml++/toml.h>
 
+#include <algorithm>
 #include <cctype>
 #include <cerrno>
 #include <cmath>
 #include <cstdlib>
+#include <cstdio>
 #include <cstring>
 #include <fstream>
 #include <sstream>
@@ -39,6 +41,27 @@ result<double> get_seconds(const toml::node& n, const std::string& source, const
     return make_error(errc::invalid_argument, where(source, n.source()) + ": " + key +
                                                   " must be a positive number of seconds (at most a year)");
   return *v;
+}
+
+// A bandwidth limit is a string ("512K", "10M") or an integer (KiB/s, as
+// rsync's --bwlimit takes it).
+result<std::uint64_t> get_rate(const toml::node& n, const std::string& source, const std::string& key) {
+  std::string text;
+  if (n.is_integer()) text = std::to_string(*n.value<std::int64_t>());
+  else if (n.is_string()) text = *n.value<std::string>();
+  else return make_error(errc::invalid_argument, where(source, n.source()) + ": " + key + " must be a rate such as \"10M\"");
+  auto r = parse_rate(text);
+  if (!r) return make_error(errc::invalid_argument, where(source, n.source()) + ": " + key + ": " + r.err().message);
+  return *r;
+}
+
+result<std::size_t> get_session_count(const toml::node& n, const std::string& source, const std::string& key) {
+  if (n.is_integer()) {
+    const std::int64_t v = *n.value<std::int64_t>();
+    if (v >= 1 && v <= static_cast<std::int64_t>(k_max_sessions)) return static_cast<std::size_t>(v);
+  }
+  return make_error(errc::invalid_argument, where(source, n.source()) + ": " + key + " must be a whole number 1-" +
+                                                std::to_string(k_max_sessions));
 }
 
 // Pair names are typed on the command line and shown in logs.
@@ -85,6 +108,60 @@ status parse_sync_pairs(const toml::node& node, const std::string& source, confi
 
 }  // namespace
 
+result<std::uint64_t> parse_rate(std::string_view text) {
+  const std::string s(text);
+  const auto bad = [&] {
+    return make_error(errc::invalid_argument,
+                      "expected a rate such as 512K, 10M or 1.5G bytes per second (a bare number is KiB/s; 0 is no "
+                      "limit; at least 8K), not '" + escape_for_log(s) + "'");
+  };
+  if (s.empty() || !(std::isdigit(static_cast<unsigned char>(s.front())) || s.front() == '.')) return bad();
+  char* end = nullptr;
+  errno = 0;
+  const double v = std::strtod(s.c_str(), &end);
+  if (errno != 0 || !std::isfinite(v) || v < 0) return bad();
+  // Plain decimals only (strtod also takes "0x10" and "1e3").
+  if (!std::all_of(s.c_str(), static_cast<const char*>(end),
+                   [](char ch) { return std::isdigit(static_cast<unsigned char>(ch)) || ch == '.'; }))
+    return bad();
+  std::string_view unit(end);
+  double scale = 1024;  // rsync's default unit
+  if (!unit.empty()) {
+    switch (std::toupper(static_cast<unsigned char>(unit.front()))) {
+      case 'B': scale = 1; break;
+      case 'K': scale = 1024; break;
+      case 'M': scale = 1024.0 * 1024; break;
+      case 'G': scale = 1024.0 * 1024 * 1024; break;
+      default: return bad();
+    }
+    unit.remove_prefix(1);
+    // "10M", "10MB", "10MiB" and "10M/s" all mean the same.
+    for (std::string_view tail : {"iB/s", "B/s", "/s", "iB", "B", ""}) {
+      if (unit.size() == tail.size() && std::equal(unit.begin(), unit.end(), tail.begin(), [](char a, char b) {
+            return std::toupper(static_cast<unsigned char>(a)) == std::toupper(static_cast<unsigned char>(b));
+          })) {
+        unit = {};
+        break;
+      }
+    }
+    if (!unit.empty()) return bad();
+  }
+  const double bytes = v * scale;
+  if (bytes == 0) return std::uint64_t{0};
+  if (bytes < k_min_rate || bytes > k_max_rate) return bad();
+  return static_cast<std::uint64_t>(bytes);
+}
+
+std::string format_rate(std::uint64_t bytes_per_s) {
+  if (bytes_per_s == 0) return "no limit";
+  char buf[64];
+  const double v = static_cast<double>(bytes_per_s);
+  if (v >= 1024.0 * 1024 * 1024) std::snprintf(buf, sizeof buf, "%.4gG", v / (1024.0 * 1024 * 1024));
+  else if (v >= 1024.0 * 1024) std::snprintf(buf, sizeof buf, "%.4gM", v / (1024.0 * 1024));
+  else std::snprintf(buf, sizeof buf, "%.4gK", v / 1024.0);
+  return buf;
+}
+
 bool valid_seconds(double s) noexcept { return std::isfinite(s) && s > 0 && s <= k_max_seconds; }
 
 result<double> parse_seconds(std::string_view text) {
@@ -98,6 +175,18 @@ result<double> parse_seconds(std::string_view text) {
     return make_error(errc::invalid_argument, "expected a positive number of seconds (at most a year), not '" +
                                                   escape_for_log(s) + "'");
   return v;
+}
+
+result<std::size_t> parse_session_count(std::string_view text) {
+  const std::string s(text);
+  char* end = nullptr;
+  errno = 0;
+  const long long v = std::strtoll(s.c_str(), &end, 10);
+  if (s.empty() || !std::isdigit(static_cast<unsigned char>(s.front())) || errno != 0 ||
+      end != s.c_str() + s.size() || v < 1 || v > static_cast<long long>(k_max_sessions))
+    return make_error(errc::invalid_argument, "expected a whole number of sessions 1-" + std::to_string(k_max_sessions) +
+                                                  ", not '" + escape_for_log(s) + "'");
+  return static_cast<std::size_t>(v);
 }
 
 result<config_contents> parse_config(std::string_view text, const std::string& source) {
@@ -142,10 +231,22 @@ result<config_contents> parse_config(std::string_view text, const std::string& s
         auto s = get_seconds(v, source, name);
         if (!s) return std::move(s).err();
         out.values.idle_timeout_s = *s;
+      } else if (name == "serve.bwlimit") {
+        auto r = get_rate(v, source, name);
+        if (!r) return std::move(r).err();
+        out.values.serve_bwlimit = *r;
+      } else if (name == "serve.max_sessions") {
+        auto n = get_session_count(v, source, name);
+        if (!n) return std::move(n).err();
+        out.values.max_sessions = *n;
       } else if (name == "client.connect_timeout") {
         auto s = get_seconds(v, source, name);
         if (!s) return std::move(s).err();
         out.values.connect_timeout_s = *s;
+      } else if (name == "client.bwlimit") {
+        auto r = get_rate(v, source, name);
+        if (!r) return std::move(r).err();
+        out.values.client_bwlimit = *r;
       } else {
         out.warnings.push_back(where(source, k.source()) + ": unknown key '" + escape_for_log(name) +
                                "' (ignored)");
@@ -194,6 +295,19 @@ result<settings> settings_from_env(const env_lookup& env) {
       *slot = *secs;
     }
   }
+  for (auto [name, slot] : {std::pair{"FTSYNC_BWLIMIT", &s.client_bwlimit},
+                            std::pair{"FTSYNC_SERVE_BWLIMIT", &s.serve_bwlimit}}) {
+    if (auto v = text(name)) {
+      auto rate = parse_rate(*v);
+      if (!rate) return make_error(errc::invalid_argument, std::string(name) + ": " + rate.err().message);
+      *slot = *rate;
+    }
+  }
+  if (auto v = text("FTSYNC_MAX_SESSIONS")) {
+    auto n = parse_session_count(*v);
+    if (!n) return make_error(errc::invalid_argument, "FTSYNC_MAX_SESSIONS: " + n.err().message);
+    s.max_sessions = *n;
+  }
   return s;
 }
 
@@ -204,6 +318,9 @@ settings overlay(settings lower, const settings& higher) {
   if (higher.name) lower.name = higher.name;
   if (higher.idle_timeout_s) lower.idle_timeout_s = higher.idle_timeout_s;
   if (higher.connect_timeout_s) lower.connect_timeout_s = higher.connect_timeout_s;
+  if (higher.serve_bwlimit) lower.serve_bwlimit = higher.serve_bwlimit;
+  if (higher.client_bwlimit) lower.client_bwlimit = higher.client_bwlimit;
+  if (higher.max_sessions) lower.max_sessions = higher.max_sessions;
   return lower;
 }
 

@@ -27,6 +27,23 @@ std::optional<settings> context::load_settings(int& exit) const {
   return overlay(cfg->values, *env_values);
 }
 
+void add_bwlimit_option(CLI::App& app, std::string& text, const std::string& help) {
+  app.add_option("--bwlimit", text, help)
+      ->check(CLI::Validator(
+          [](std::string& v) {
+            auto r = parse_rate(v);
+            return r ? std::string() : r.err().message;
+          },
+          ""))
+      ->type_name("RATE");
+}
+
+std::optional<std::uint64_t> bwlimit_flag(const std::string& text) {
+  if (text.empty()) return std::nullopt;
+  auto r = parse_rate(text);
+  return r ? std::optional<std::uint64_t>(*r) : std::nullopt;  // validated at parse time
+}
+
 std::string example_footer(std::initializer_list<const char*> lines) {
   std::string s = "\nExample:";
   for (const char* l : lines) {

@@ -10,6 +10,7 @@
 
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -57,6 +58,12 @@ command make_status(CLI::App& parent);
 // Hidden (`ftsync __complete ...`): candidates for completions/; it walks
 // `parent`'s subcommands, so it is added last.
 command make_complete(CLI::App& parent);
+
+// --bwlimit RATE on push, pull, sync and serve, checked by parse_rate when
+// the command line is parsed; bwlimit_flag() is its value, nullopt when
+// the flag was not given.
+void add_bwlimit_option(CLI::App& app, std::string& text, const std::string& help);
+std::optional<std::uint64_t> bwlimit_flag(const std::string& text);
 
 // "Example:\n  ftsync ..." footer text shared by the subcommands.
 std::string example_footer(std::initializer_list<const char*> lines);

@@ -40,7 +40,8 @@ std::string unknown_peer_message(std::string_view name, const session::trust_sto
   return msg;
 }
 
-connect_outcome connect_to_peer(const context& ctx, std::string_view peer_name) {
+connect_outcome connect_to_peer(const context& ctx, std::string_view peer_name,
+                                std::optional<std::uint64_t> bwlimit_flag) {
   connect_outcome r;
   if ((r.exit = ctx.prepare_config_dir()) != exit_code::ok) return r;
   int exit = 0;
@@ -83,6 +84,8 @@ connect_outcome connect_to_peer(const context& ctx, std::string_view peer_name) 
   if (cfg->connect_timeout_s)
     opts.connect_timeout =
         std::chrono::milliseconds(static_cast<std::int64_t>(std::ceil(*cfg->connect_timeout_s * 1000.0)));
+  opts.max_send_rate = bwlimit_flag.value_or(cfg->client_bwlimit.value_or(0));
+  if (opts.max_send_rate != 0) log::debug("bandwidth limit " + format_rate(opts.max_send_rate) + "/s");
   log::debug("connecting to " + peer->name + " at " + endpoint->to_string());
   auto client = session::client::connect(*endpoint, *me.value, peer->key, opts);
   if (!client) {

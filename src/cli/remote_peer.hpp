@@ -9,6 +9,7 @@
 #include <ftsync/session/trust.hpp>
 #include <ftsync/transport/host.hpp>
 
+#include <cstdint>
 #include <memory>
 #include <optional>
 #include <string_view>
@@ -37,6 +38,9 @@ identity_outcome load_identity(const context& ctx);
 // Message for an unknown peer name: lists the known ones.
 std::string unknown_peer_message(std::string_view name, const session::trust_store& store);
 
-connect_outcome connect_to_peer(const context& ctx, std::string_view peer_name);
+// `bwlimit_flag` is the command's --bwlimit (bytes/s), which wins over
+// FTSYNC_BWLIMIT and the config's client.bwlimit.
+connect_outcome connect_to_peer(const context& ctx, std::string_view peer_name,
+                                std::optional<std::uint64_t> bwlimit_flag = std::nullopt);
 
 }  // namespace ftsync::cli

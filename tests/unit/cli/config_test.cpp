@@ -174,6 +174,54 @@ TEST_CASE("parse_seconds") {
     CHECK_MESSAGE(parse_seconds(bad).code() == errc::invalid_argument, bad);
 }
 
+TEST_CASE("parse_rate: rsync's units, a bare number in KiB/s, 0 for none") {
+  CHECK(parse_rate("0").value() == 0);
+  CHECK(parse_rate("512").value() == 512 * 1024);  // rsync: KiB/s
+  CHECK(parse_rate("512K").value() == 512 * 1024);
+  CHECK(parse_rate("512k").value() == 512 * 1024);
+  CHECK(parse_rate("10M").value() == 10 * 1024 * 1024);
+  CHECK(parse_rate("10MB").value() == 10 * 1024 * 1024);
+  CHECK(parse_rate("10MiB/s").value() == 10 * 1024 * 1024);
+  CHECK(parse_rate("1.5G").value() == 1536ull * 1024 * 1024);
+  CHECK(parse_rate("100000B").value() == 100000);
+  CHECK(parse_rate("8K").value() == 8 * 1024);
+  for (const char* bad : {"", "-1", " 5K", "5K ", "5 K", "abc", "1e3K", "0x10", "10X", "10MBs", "7K", "100B",
+                          "2048G", "inf", "nan", ".", "K"})
+    CHECK_MESSAGE(parse_rate(bad).code() == errc::invalid_argument, bad);
+  CHECK(format_rate(0) == "no limit");
+  CHECK(format_rate(512 * 1024) == "512K");
+  CHECK(format_rate(10 * 1024 * 1024) == "10M");
+}
+
+TEST_CASE("config.toml: limits (bwlimit for serve and client, max_sessions) and their variables") {
+  auto c = parse_config("[serve]\nbwlimit = \"20M\"\nmax_sessions = 16\n[client]\nbwlimit = 512\n", "c.toml");
+  REQUIRE_MESSAGE(c.ok(), c.err().message);
+  CHECK(c->warnings.empty());
+  CHECK(c->values.serve_bwlimit == 20 * 1024 * 1024);
+  CHECK(c->values.client_bwlimit == 512 * 1024);
+  CHECK(c->values.max_sessions == 16);
+  for (const char* bad : {"[client]\nbwlimit = true\n", "[client]\nbwlimit = \"fast\"\n",
+                          "[serve]\nbwlimit = -5\n", "[serve]\nmax_sessions = 0\n",
+                          "[serve]\nmax_sessions = 5000\n", "[serve]\nmax_sessions = \"8\"\n"}) {
+    auto r = parse_config(bad, "c.toml");
+    CHECK_MESSAGE(r.code() == errc::invalid_argument, bad);
+    if (!r.ok()) CHECK_MESSAGE(r.err().message.rfind("c.toml:2:", 0) == 0, r.err().message);
+  }
+  auto env = settings_from_env(
+      fake_env({{"FTSYNC_BWLIMIT", "1M"}, {"FTSYNC_SERVE_BWLIMIT", "0"}, {"FTSYNC_MAX_SESSIONS", "3"}}));
+  REQUIRE(env.ok());
+  const settings s = overlay(c->values, *env);
+  CHECK(s.client_bwlimit == 1024 * 1024);
+  CHECK(s.serve_bwlimit == 0);  // the variable lifts the file's limit
+  CHECK(s.max_sessions == 3);
+  for (auto [name, value] : {std::pair{"FTSYNC_BWLIMIT", "x"}, std::pair{"FTSYNC_SERVE_BWLIMIT", "1T"},
+                             std::pair{"FTSYNC_MAX_SESSIONS", "0"}, std::pair{"FTSYNC_MAX_SESSIONS", "3x"}}) {
+    auto r = settings_from_env(fake_env({{name, value}}));
+    CHECK_MESSAGE(r.code() == errc::invalid_argument, name);
+    if (!r.ok()) CHECK(r.err().message.rfind(name, 0) == 0);
+  }
+}
+
 TEST_CASE("XDG directories") {
   auto p = resolve_paths(fake_env({{"HOME", "/home/u"}}));
   REQUIRE(p.ok());
