@@ -46,6 +46,14 @@ __ftsync_peers() {
     done < <("$1" __complete peers 2>/dev/null)
 }
 
+# Sync pair names of the config file starting with $2 (`ftsync sync NAME`).
+__ftsync_pairs() {
+    local name
+    while IFS= read -r name; do
+        [[ -n $name && $name == "$2"* ]] && COMPREPLY+=("$name ")
+    done < <("$1" __complete pairs 2>/dev/null)
+}
+
 # Local files and directories starting with $1, as scp's completion lists
 # them: quoted, directories with a trailing /.
 __ftsync_local() {
@@ -151,7 +159,7 @@ _ftsync() {
         peer)
             __ftsync_peers "$bin" "$raw" " "
             ;;
-        remote | local-remote)
+        remote | local-remote | pair-local-remote)
             # PEER:PATH: the peer name holds no '/' (local ./a:b is a file).
             if [[ $raw == [!/]*:* && ${raw%%:*} != */* ]]; then
                 __ftsync_add_candidates "$("$bin" __complete remote "$raw" 2>/dev/null)"
@@ -160,7 +168,8 @@ _ftsync() {
                     __ltrim_colon_completions "$cur"
                 fi
             else
-                [[ $kind == local-remote ]] && __ftsync_local "$raw"
+                [[ $kind == *local-remote ]] && __ftsync_local "$raw"
+                [[ $kind == pair-* && $raw != */* ]] && __ftsync_pairs "$bin" "$raw"
                 [[ $raw != */* ]] && __ftsync_peers "$bin" "$raw" ":"
             fi
             ;;

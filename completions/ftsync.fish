@@ -99,12 +99,15 @@ function __ftsync_operands
     switch "$kind"
         case peer
             $bin __complete peers 2>/dev/null
-        case remote local-remote
+        case remote local-remote pair-local-remote
             if __ftsync_is_remote_word $meant
                 $bin __complete remote $meant 2>/dev/null
             else if not string match -q -- '*/*' $meant
                 for p in ($bin __complete peers 2>/dev/null)
                     echo $p:
+                end
+                if test "$kind" = pair-local-remote
+                    $bin __complete pairs 2>/dev/null
                 end
             end
     end
@@ -114,7 +117,7 @@ end
 # knows ~ and quotes names).
 function __ftsync_wants_local
     set -l kind (__ftsync_operand_kind); or return 1
-    test "$kind" = local-remote; or return 1
+    string match -q -- '*local-remote' "$kind"; or return 1
     not __ftsync_is_remote_word (__ftsync_token)
 end
 

@@ -3,8 +3,10 @@
 //   __complete commands          NAME<TAB>DESCRIPTION per visible command
 //   __complete flags [CMD]       NAME<TAB>VALUE<TAB>DESCRIPTION per option name;
 //                                VALUE is "-" (a flag), "dir", "file" or "text"
-//   __complete args CMD          what CMD's operands are: remote, local-remote, peer, none
+//   __complete args CMD          what CMD's operands are: remote, local-remote,
+//                                pair-local-remote (also a [sync.NAME] name), peer, none
 //   __complete peers             trusted peer names, one per line
+//   __complete pairs             sync pair names of the config file, one per line
 //   __complete remote PEER:PREFIX  entries of PREFIX's directory on PEER that
 //                                start with its last component, as PEER:DIR/NAME,
 //                                directories with a trailing '/'
@@ -101,14 +103,15 @@ void add_flags(const CLI::App& app, std::string& out, bool with_help) {
 // PEER:PATH for a remote path, LOCAL (or an operand named local) for a local
 // one, PEER for a peer name.
 std::string operand_kind(const CLI::App& app) {
-  bool remote = false, local = false, peer = false;
+  bool remote = false, local = false, peer = false, pair = false;
   for (const CLI::Option* o : app.get_options([](const CLI::Option* o) { return o->get_positional(); })) {
     const std::string words = o->get_name() + " " + o->get_type_name();
     remote = remote || words.find("PEER:") != std::string::npos;
     local = local || words.find("LOCAL") != std::string::npos || o->get_name() == "local";
     peer = peer || o->get_name() == "PEER";
+    pair = pair || o->get_type_name().find("|NAME") != std::string::npos;
   }
-  if (remote && local) return "local-remote";
+  if (remote && local) return pair ? "pair-local-remote" : "local-remote";
   if (remote) return "remote";
   if (peer) return "peer";
   return "none";
@@ -170,6 +173,15 @@ std::string peer_names(const context& ctx) {
   return out;
 }
 
+std::string pair_names(const context& ctx) {
+  auto file = load_config(ctx.dirs.config_file(), false);
+  if (!file) return {};
+  // FTSYNC_* variables hold no pairs; the config file is the only source.
+  std::string out;
+  for (const auto& [name, pair] : file->values.sync_pairs) out += name + "\n";
+  return out;
+}
+
 int run_complete(context& ctx, CLI::App& root, const std::vector<std::string>& words) {
   if (words.empty()) return exit_code::usage;
   const std::string& mode = words[0];
@@ -198,11 +210,11 @@ int run_complete(context& ctx, CLI::App& root, const std::vector<std::string>& w
     write_all((sub == nullptr ? std::string("none") : operand_kind(*sub)) + "\n");
     return exit_code::ok;
   }
-  if (mode == "peers" || mode == "remote") {
+  if (mode == "peers" || mode == "remote" || mode == "pairs") {
     silence_stderr();
     ::signal(SIGALRM, quiet_exit);
     ::alarm(k_total_timeout_s);
-    write_all(mode == "peers" ? peer_names(ctx) : remote_candidates(ctx, arg));
+    write_all(mode == "peers" ? peer_names(ctx) : mode == "pairs" ? pair_names(ctx) : remote_candidates(ctx, arg));
     return exit_code::ok;
   }
   return exit_code::usage;

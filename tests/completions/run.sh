@@ -150,9 +150,10 @@ globals=(--json -v --verbose -q --quiet --config --version)
 expect "ftsync " "${commands[@]}"
 expect "ftsync pu" pull push
 expect "ftsync --json " "${commands[@]}"
-expect "ftsync push -" -h --help "${globals[@]}"
+expect "ftsync push -" -h --help --bwlimit "${globals[@]}"
 expect "ftsync rm -" -h --help -r -R --recursive "${globals[@]}"
-expect "ftsync serve --" --help --root --listen --idle-timeout --name --json --verbose --quiet --config --version
+expect "ftsync serve --" --help --root --listen --idle-timeout --name --bwlimit --max-sessions --json --verbose \
+  --quiet --config --version
 expect "ftsync keygen --f" --force
 expect "ftsync -" -h --help "${globals[@]}"
 
@@ -162,6 +163,15 @@ expect "ftsync ls al" alice:
 expect "ftsync ping " alice backup
 expect "ftsync untrust b" backup
 expect "ftsync trust "  # an id: nothing to offer
+
+# --- sync pair names from config.toml ------------------------------------------
+mkdir -p "$work/bob/ftsync"
+printf '[sync.notes]\nfolder = "/tmp/n"\npeer = "alice:/n"\n[sync.photos]\nfolder = "/tmp/p"\npeer = "alice:/p"\n' \
+  >"$work/bob/ftsync/config.toml"
+expect "ftsync sync " notes photos alice: backup:
+expect "ftsync sync no" notes
+expect "ftsync sync --once p" photos
+expect "ftsync push " alice: backup:  # pairs only where a NAME is an operand
 
 # --- local paths --------------------------------------------------------------
 expect_dirs "ftsync push $work/local/rep" "$work/local/report.txt"
