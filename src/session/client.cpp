@@ -20,6 +20,12 @@ struct client::impl {
   bool connected = false;
   std::string server_name;
   std::string bye_reason;  // set when the server said bye
+  std::string address;     // of the server, for messages
+
+  error full_error() const {
+    return make_error(errc::connection_failed,
+                      "the server at " + address + " is full (it serves its --max-sessions limit); try again later");
+  }
 
   // Waits for the next raw payload on our connection.
   result<std::optional<bytes>> next_payload(std::chrono::milliseconds timeout) {
@@ -31,6 +37,7 @@ struct client::impl {
         if (ev->kind == transport::event_kind::received) return std::optional<bytes>(std::move(ev->data));
         if (ev->kind == transport::event_kind::disconnected) {
           connected = false;
+          if (ev->reason == k_reason_server_full) return full_error();
           return make_error(errc::disconnected,
                             bye_reason.empty() ? "connection lost"
                                                : "server closed the session: " + bye_reason);
@@ -78,6 +85,7 @@ result<std::unique_ptr<client>> client::connect(const transport::endpoint& to,
   auto conn = s.host->connect(to, gate_key_for(expected_server));
   if (!conn) return std::move(conn).err();
   s.conn = *conn;
+  s.address = to.to_string();
 
   // 1. Wait for the transport connection. The server's gate only answers
   // knocks keyed with its own id, so silence also means "not that server".
@@ -92,7 +100,8 @@ result<std::unique_ptr<client>> client::connect(const transport::endpoint& to,
     auto ev = s.host->poll(std::min(left, 100ms));
     if (!ev || ev->conn != s.conn) continue;
     if (ev->kind == transport::event_kind::connected) s.connected = true;
-    if (ev->kind == transport::event_kind::disconnected) return silence(errc::connection_failed);
+    if (ev->kind == transport::event_kind::disconnected)
+      return ev->reason == k_reason_server_full ? s.full_error() : silence(errc::connection_failed);
   }
 
   // 2. Handshake (crypto/handshake.hpp describes the pattern).

@@ -6,6 +6,11 @@
 
 namespace ftsync::session {
 
+// Reason a server gives when it drops a connection before any handshake,
+// carried by ENet's DISCONNECT (transport::event::reason): a client can say
+// "the server is full" instead of "no server runs there".
+inline constexpr std::uint32_t k_reason_server_full = 0x66756c6c;  // "full"
+
 // One direction pair of an open session: seals what we send, opens what we
 // receive. Stream 0 is the session's single ENet connection.
 class sealed_channel {

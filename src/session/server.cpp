@@ -6,6 +6,7 @@
 #include <ftsync/util/clock.hpp>
 #include <ftsync/util/log.hpp>
 
+#include <algorithm>
 #include <map>
 #include <optional>
 
@@ -14,6 +15,12 @@ namespace ftsync::session {
 using namespace std::chrono_literals;
 
 namespace {
+
+// See server::start.
+constexpr std::size_t k_spare_slots = 4;
+constexpr std::size_t k_max_enet_slots = 4094;
+// A knocking flood past the limit must not flood the log as well.
+constexpr auto k_full_log_interval = 10s;
 
 enum class phase { awaiting_hello, awaiting_auth, open, closing };
 
@@ -69,6 +76,17 @@ struct server::impl {
   session_id next_id = 1;
   server_counters counters;
   request_handler* handler = nullptr;
+  std::uint64_t turned_away = 0;  // since the last "turned away" log line
+  mono_time last_full_log{};
+
+  // Sessions that count against max_sessions: one that is closing only
+  // waits for its transport goodbye (up to ENet's timeout when the client
+  // is gone) and holds one of the spare slots meanwhile.
+  std::size_t open_sessions() const {
+    return static_cast<std::size_t>(std::count_if(sessions.begin(), sessions.end(), [](const auto& kv) {
+      return kv.second->m_phase != phase::closing;
+    }));
+  }
 
   void finish(live_session& s) {
     if (s.m_opened) {
@@ -214,7 +232,9 @@ server::~server() = default;
 result<std::unique_ptr<server>> server::start(const server_options& opts, const crypto::identity& me,
                                               trust_lookup trust) {
   transport::host_options hopts;
-  hopts.max_connections = opts.max_sessions;
+  // Spare ENet slots, so that a client beyond the limit is told the server
+  // is full; without them ENet ignores its CONNECT and it hears nothing.
+  hopts.max_connections = std::min<std::size_t>(opts.max_sessions + k_spare_slots, k_max_enet_slots);
   hopts.gate = gate_key_for(me.key());
   hopts.max_send_rate = opts.max_send_rate;
   auto host = transport::host::listen(opts.listen, hopts);
@@ -239,8 +259,16 @@ status server::run(request_handler& handler, const std::atomic<bool>& stop) {
     if (ev) {
       switch (ev->kind) {
         case transport::event_kind::connected:
-          if (s.sessions.size() >= s.opts.max_sessions) {
-            s.host->disconnect(ev->conn, true);
+          if (s.open_sessions() >= s.opts.max_sessions) {
+            ++s.turned_away;
+            if (mono_now() - s.last_full_log >= k_full_log_interval) {
+              log::warn("turned away " + std::to_string(s.turned_away) + " client(s), the last from " +
+                        s.host->peer_address(ev->conn) + ": " + std::to_string(s.opts.max_sessions) +
+                        " sessions open, the limit (serve --max-sessions)");
+              s.turned_away = 0;
+              s.last_full_log = mono_now();
+            }
+            s.host->disconnect(ev->conn, true, k_reason_server_full);
             break;
           }
           s.sessions.emplace(ev->conn, std::make_unique<live_session>(s.next_id++, *s.host, ev->conn, *s.me));

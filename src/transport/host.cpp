@@ -427,7 +427,7 @@ struct host::impl {
         if (c == nullptr) return std::nullopt;
         conn_id id = c->id;
         forget(c);
-        return event{event_kind::disconnected, id, {}};
+        return event{event_kind::disconnected, id, {}, ev.data};
       }
       case ENET_EVENT_TYPE_NONE:
         break;
@@ -771,7 +771,7 @@ void host::flush() {
   m_impl->harvest_counters();
 }
 
-void host::disconnect(conn_id conn, bool now) {
+void host::disconnect(conn_id conn, bool now, std::uint32_t reason) {
   impl& im = *m_impl;
   conn_state* c = im.find(conn);
   if (c == nullptr) return;
@@ -781,13 +781,13 @@ void host::disconnect(conn_id conn, bool now) {
     // peer already disconnecting and waits for the same event.
     if (c->peer->state == ENET_PEER_STATE_CONNECTED) {
       im.pump(*c, /*everything=*/true);
-      enet_peer_disconnect_later(c->peer, 0);
+      enet_peer_disconnect_later(c->peer, reason);
     }
     return;
   }
   // A connection still connecting has no graceful path in ENet (it would be
   // reset silently): reset it, and make the promised event ourselves.
-  enet_peer_disconnect_now(c->peer, 0);
+  enet_peer_disconnect_now(c->peer, reason);
   im.harvest_counters();
   im.forget(c);
   if (!now) im.pending.push_back(event{event_kind::disconnected, conn, {}});

@@ -63,3 +63,28 @@ TEST_CASE("SIGINT stops a server cleanly, like SIGTERM") {
   CHECK_MESSAGE(ended, "serve still running 5 s after SIGINT");
   CHECK(serve.stop(1s) == 0);
 }
+
+TEST_CASE("a full server tells a client so; the client gets in once a session ends") {
+  pair_setup p("full");
+  p.serve.reset();  // restarted with a limit of one session
+  p.serve = std::make_unique<server>(p.srv, p.root, 0, std::vector<std::string>{"--max-sessions", "1"});
+  p.cli.trust(p.srv, "srv", p.serve->address());
+  fs::create_directories(p.dir / "folder");
+  // A background sync holds the one session.
+  child holder({ftsync_binary().string(), "sync", (p.dir / "folder").string(), "srv:/folder"}, p.cli.env(),
+               p.dir / "holder.out", p.dir / "holder.err");
+  REQUIRE_MESSAGE(wait_until([&] { return contains(p.serve->log(), "session 1 opened"); }, 15s), p.serve->log());
+
+  auto turned = p.c({"ls", "srv:/"}, 30s);
+  CHECK_MESSAGE(turned.exit_code == 3, describe(turned));
+  CHECK_MESSAGE(contains(turned.err, "is full"), describe(turned));
+  CHECK_MESSAGE(turned.seconds < 5, describe(turned));  // told at once, not after the 10 s connect timeout
+  CHECK_MESSAGE(wait_until([&] { return contains(p.serve->log(), "turned away 1 client"); }, 5s), p.serve->log());
+
+  holder.stop(5s);
+  REQUIRE_MESSAGE(wait_until([&] { return contains(p.serve->log(), "session 1 closed"); }, 15s), p.serve->log());
+  // A session that said goodbye frees its place at once, even while its
+  // transport goodbye is still under way.
+  auto in = p.c({"ls", "srv:/"}, 30s);
+  CHECK_MESSAGE(in.exit_code == 0, describe(in));
+}

@@ -47,6 +47,9 @@ struct event {
   event_kind kind = event_kind::received;
   conn_id conn = 0;
   bytes data;  // received only
+  // disconnected only: the reason the peer gave with disconnect() (0 for
+  // none, and for timeouts and resets).
+  std::uint32_t reason = 0;
 };
 
 struct host_options {
@@ -141,8 +144,9 @@ class host {
   void keep_alive();
 
   // Disconnects gracefully after queued data is delivered (a disconnected
-  // event follows), or at once without an event when `now`.
-  void disconnect(conn_id conn, bool now = false);
+  // event follows), or at once without an event when `now`. The peer's
+  // disconnected event carries `reason`.
+  void disconnect(conn_id conn, bool now = false, std::uint32_t reason = 0);
 
   // "ip:port" of the peer, for logs; "" for an unknown id.
   std::string peer_address(conn_id conn) const;

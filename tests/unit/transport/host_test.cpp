@@ -204,15 +204,17 @@ TEST_CASE("graceful disconnect reaches the other side; dead ids give errc::disco
   CHECK(client.h->send(cid2, small_message(4)).ok());
 }
 
-TEST_CASE("disconnect(now) makes no local event; the peer still learns at once") {
+TEST_CASE("disconnect(now) makes no local event; the peer still learns at once, with the reason") {
   auto server = make_server();
   auto client = make_client();
   auto [cid, sid] = connect_pair(client, server);
-  server.h->disconnect(sid, true);
+  server.h->disconnect(sid, true, 0xfeed);
   CHECK(server.h->send(sid, small_message(0)).code() == errc::disconnected);
   // Well under ENet's 30 s peer timeout: the DISCONNECT datagram arrived.
   REQUIRE(pump_until({&client, &server}, [&] { return client.count(event_kind::disconnected) == 1; }, 5s));
-  CHECK(client.take(event_kind::disconnected)->conn == cid);
+  auto gone = client.take(event_kind::disconnected);
+  CHECK(gone->conn == cid);
+  CHECK(gone->reason == 0xfeed);
   pump_for({&client, &server}, 100ms);
   CHECK(server.events.empty());
 }
