@@ -95,6 +95,7 @@ struct host_stats {
   std::uint64_t bytes_received = 0;   // UDP payload bytes received
   std::uint64_t gate_dropped = 0;     // datagrams the gate swallowed (client hosts: from non-peers)
   std::uint64_t gate_admitted = 0;    // valid knocks
+  std::uint64_t fast_resends = 0;     // datagrams resent early: later ones were acknowledged
 };
 
 class host {
