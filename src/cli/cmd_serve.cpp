@@ -175,12 +175,7 @@ command make_serve(CLI::App& parent) {
   app->add_option("--idle-timeout", args->idle_timeout_s,
                   "Seconds before an idle session is closed [default 300, env FTSYNC_IDLE_TIMEOUT, config "
                   "serve.idle_timeout]")
-      ->check(CLI::Validator(
-          [](std::string& v) {
-            auto r = parse_seconds(v);
-            return r ? std::string() : r.err().message;
-          },
-          ""))
+      ->check(parsed_by(parse_seconds))
       ->type_name("SECONDS");
   app->add_option("--name", args->name, "Name announced to clients [default: host name, env FTSYNC_NAME]")
       ->type_name("NAME");

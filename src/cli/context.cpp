@@ -29,12 +29,7 @@ std::optional<settings> context::load_settings(int& exit) const {
 
 void add_bwlimit_option(CLI::App& app, std::string& text, const std::string& help) {
   app.add_option("--bwlimit", text, help)
-      ->check(CLI::Validator(
-          [](std::string& v) {
-            auto r = parse_rate(v);
-            return r ? std::string() : r.err().message;
-          },
-          ""))
+      ->check(parsed_by(parse_rate))
       ->type_name("RATE");
 }
 

@@ -59,6 +59,18 @@ command make_status(CLI::App& parent);
 // `parent`'s subcommands, so it is added last.
 command make_complete(CLI::App& parent);
 
+// A CLI11 check that runs one of config.hpp's parse_* functions, so that a
+// flag, its config key and its variable all fail with the same message.
+template <class Parse>
+CLI::Validator parsed_by(Parse parse) {
+  return CLI::Validator(
+      [parse](std::string& v) {
+        auto r = parse(v);
+        return r ? std::string() : r.err().message;
+      },
+      "");
+}
+
 // --bwlimit RATE on push, pull, sync and serve, checked by parse_rate when
 // the command line is parsed; bwlimit_flag() is its value, nullopt when
 // the flag was not given.
