@@ -1,7 +1,8 @@
 // kill -9 at random moments (issue 5, "Faults"; research/security.md D7):
 // the sender or the receiver of a push, a pull or a `sync --once` is
 // SIGKILLed mid-transfer FTSYNC_ROBUST_KILLS times in a row (20 in quick
-// mode, 200 in soak mode).
+// mode, 200 in soak mode); so is a background `sync` (no --once), which a
+// user restarts, or systemd does (examples/systemd: Restart=on-failure).
 // After every kill, every file at a final path on the receiver is some
 // complete version of its source (hash-equal), never a mix or a prefix; the
 // re-runs resume, and the last one completes with every file hash-equal.
@@ -80,19 +81,37 @@ std::uint64_t kept_bytes(const std::string& out) {
 
 bool caught_up(const source_tree& src, const fs::path& got) { return final_files(src.dir) == final_files(got); }
 
+// Path -> (size, mtime) of the files caught_up() compares: a cheap test
+// that can run every few milliseconds while a background sync works
+// (hashing both 48 MiB trees each time would blur the kill timing).
+std::map<std::string, std::pair<std::uintmax_t, fs::file_time_type>> sizes_and_times(const fs::path& dir) {
+  std::map<std::string, std::pair<std::uintmax_t, fs::file_time_type>> out;
+  std::error_code ec;
+  for (fs::recursive_directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
+    if (!it->is_regular_file(ec) || it->path().filename().string().rfind(".ftsync", 0) == 0) continue;
+    out[fs::relative(it->path(), dir, ec).string()] = {it->file_size(ec), it->last_write_time(ec)};
+  }
+  return out;
+}
+
+// Sync keeps mtimes, so the cheap test only passes once every file is in.
+bool probably_caught_up(const source_tree& src, const fs::path& got) {
+  return sizes_and_times(src.dir) == sizes_and_times(got) && caught_up(src, got);
+}
+
 struct kill_stats {
   int kills = 0, sender = 0, receiver = 0, finished_first = 0;
   std::uint64_t resumed_bytes = 0;  // kept from partial files by runs that completed
 };
 
-enum class mode { push, pull, sync };
+enum class mode { push, pull, sync, watch };  // watch: background sync
 
 // One kill loop. Push and sync: the client sends (sync's changes are all
 // made on the client's side here); pull: the client receives.
 void kill_loop(mode m, std::uint64_t seed) {
   const int want = count("FTSYNC_ROBUST_KILLS", 20);
   const bool is_push = m != mode::pull;
-  pair_setup p(m == mode::push ? "kill-push" : m == mode::pull ? "kill-pull" : "kill-sync");
+  pair_setup p(m == mode::push ? "kill-push" : m == mode::pull ? "kill-pull" : m == mode::sync ? "kill-sync" : "kill-watch");
   source_tree src;
   // Push and sync: the client's tree is the source. Pull: the server's root is.
   src.dir = is_push ? p.dir / "src" : p.root / "src";
@@ -103,8 +122,10 @@ void kill_loop(mode m, std::uint64_t seed) {
   const std::vector<std::string> args =
       m == mode::push   ? std::vector<std::string>{"--json", "push", src.dir.string(), "srv:/dst"}
       : m == mode::pull ? std::vector<std::string>{"--json", "pull", "srv:/src", (p.dir / "dst").string()}
-                        : std::vector<std::string>{"--json", "sync", "--once", src.dir.string(), "srv:/dst"};
-  const char* what = m == mode::push ? "push" : m == mode::pull ? "pull" : "sync";
+      : m == mode::sync ? std::vector<std::string>{"--json", "sync", "--once", src.dir.string(), "srv:/dst"}
+                        : std::vector<std::string>{"--json", "sync", src.dir.string(), "srv:/dst"};
+  const char* what = m == mode::push ? "push" : m == mode::pull ? "pull" : m == mode::sync ? "sync --once" : "sync";
+  const bool background_sync = m == mode::watch;
 
   std::mt19937_64 rng(seed);
   kill_stats ks;
@@ -122,11 +143,15 @@ void kill_loop(mode m, std::uint64_t seed) {
     const auto delay = std::chrono::milliseconds(30 + rng() % max_delay_ms);
 
     background bg(p.cli, "run" + std::to_string(attempt), args);
-    const bool ended_early = wait_until([&] { return !bg.proc->running(); }, delay, 2ms);
+    // A background sync never ends by itself: it is done once the receiver
+    // has caught up, and then stopped as a user would (SIGTERM).
+    const bool ended_early = wait_until(
+        [&] { return !bg.proc->running() || (background_sync && probably_caught_up(src, receiver)); }, delay, 2ms);
     if (ended_early) {
       ++ks.finished_first;
       max_delay_ms = std::max<std::uint64_t>(100, max_delay_ms * 3 / 4);
-      const int code = bg.wait(1s);
+      if (background_sync) bg.proc->signal(SIGTERM);
+      const int code = bg.wait(background_sync ? 10s : 1s);
       CHECK_MESSAGE(code == 0, ("an unkilled run failed\n" + bg.text()));
       ks.resumed_bytes += kept_bytes(read_text(bg.out));
       continue;
@@ -156,16 +181,25 @@ void kill_loop(mode m, std::uint64_t seed) {
   CHECK(ks.receiver > 0);
 
   // The re-run after the last kill resumes and completes.
-  run_result last;
-  for (int i = 0; i < 3; ++i) {
-    last = p.c(args, 180s);
-    if (last.exit_code == 0) break;
-    std::this_thread::sleep_for(1s);
+  if (background_sync) {
+    background bg(p.cli, "final", args);
+    const bool done = wait_until([&] { return probably_caught_up(src, receiver); }, 180s, 20ms);
+    bg.proc->signal(SIGTERM);
+    const int code = bg.wait(10s);
+    REQUIRE_MESSAGE(done, ("the restarted background sync did not catch up in 180 s\n" + bg.text()));
+    CHECK_MESSAGE(code == 0, ("the background sync did not stop cleanly on SIGTERM\n" + bg.text()));
+  } else {
+    run_result last;
+    for (int i = 0; i < 3; ++i) {
+      last = p.c(args, 180s);
+      if (last.exit_code == 0) break;
+      std::this_thread::sleep_for(1s);
+    }
+    REQUIRE_MESSAGE(last.exit_code == 0, describe(last));
+    ks.resumed_bytes += kept_bytes(last.out);
   }
-  REQUIRE_MESSAGE(last.exit_code == 0, describe(last));
-  ks.resumed_bytes += kept_bytes(last.out);
   MESSAGE("re-runs kept ", ks.resumed_bytes / 1024, " KiB from partial files instead of sending them again");
-  if (m != mode::sync) CHECK_MESSAGE(ks.resumed_bytes > 0, "no re-run resumed a partial file");
+  if (m == mode::push || m == mode::pull) CHECK_MESSAGE(ks.resumed_bytes > 0, "no re-run resumed a partial file");
   CHECK_MESSAGE(caught_up(src, receiver), "the final run did not make the receiver equal to the source");
   CHECK_MESSAGE(torn_files(src, receiver) == "", torn_files(src, receiver));
   const auto partials = find_partials(m != mode::pull ? p.root : p.dir / "dst");
@@ -181,3 +215,5 @@ TEST_CASE("kill -9 the sender or the receiver during push, again and again") { k
 TEST_CASE("kill -9 the sender or the receiver during pull, again and again") { kill_loop(mode::pull, 777); }
 
 TEST_CASE("kill -9 either side during sync --once, again and again") { kill_loop(mode::sync, 913); }
+
+TEST_CASE("kill -9 either side of a background sync, again and again") { kill_loop(mode::watch, 1201); }

@@ -10,7 +10,7 @@
 # clang tree configured with -DFTSYNC_LIBFUZZER=ON (default: build-asan when
 # it has libFuzzer binaries). Counts can be overridden through the same
 # variables the tests read:
-#   FTSYNC_ROBUST_KILLS (200)          kill -9 rounds per push, pull and sync
+#   FTSYNC_ROBUST_KILLS (200)          kill -9 rounds per push, pull, sync --once and background sync
 #   FTSYNC_ROBUST_CLIENTS (50)         concurrent clients in the load test
 #   FTSYNC_ROBUST_LOAD_ROUNDS (5)      load rounds on one server
 #   FTSYNC_ROBUST_SWAP_FILES (3000)    files pushed under the symlink flip
@@ -68,6 +68,7 @@ run() {  # name, then the command
 run kill_push "$bin" "--test-case=kill -9 *during push*"
 run kill_pull "$bin" "--test-case=kill -9 *during pull*"
 run kill_sync "$bin" "--test-case=kill -9 either side during sync*"
+run kill_watch "$bin" "--test-case=kill -9 either side of a background sync*"
 for ((s = 1; s <= seeds; s++)); do
   FTSYNC_ROBUST_SEED=$((1000 + s)) run "bad_link_seed$s" "$bin" "--test-case=push and pull over a lossy*"
   FTSYNC_ROBUST_SEED=$((1000 + s)) run "corrupt_seed$s" "$bin" "--test-case=the bad link plus 1 % corrupted*"
