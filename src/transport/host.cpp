@@ -40,6 +40,13 @@ constexpr enet_uint8 k_channel = 0;
 // mobile link should survive a 10-20 s outage, so minimum = maximum = 30 s.
 constexpr enet_uint32 k_peer_timeout_ms = 30000;
 constexpr enet_uint32 k_peer_timeout_limit = 32;  // ENET_PEER_TIMEOUT_LIMIT
+// A CONNECT that is never completed holds a peer slot until ENet gives up
+// on its VERIFY_CONNECT: ~32 s with the defaults, so 1,000 knocked
+// half-open CONNECTs locked new clients out for 32 s. A listener gives a
+// half-open peer 3 s (ENet drops it at its next resend, 3.5 s after the
+// reply; an honest client has acknowledged after one round trip, or after
+// two resends on a lossy link).
+constexpr enet_uint32 k_half_open_timeout_ms = 3000;
 
 // Knocks travel as single UDP datagrams with no retransmission of their own;
 // on a lossy link the first may be lost, and ENet retries CONNECT at 0.5,
@@ -418,9 +425,21 @@ struct host::impl {
     if (enet_socket_send(enet->socket, &c.remote, &buf, 1) > 0) bytes_sent += k.size();
   }
 
+  // Peers ENet created for a CONNECT and is waiting to hear back from get
+  // k_half_open_timeout_ms; translate() gives a peer that completes the
+  // normal timeout.
+  void shorten_half_open() {
+    for (std::size_t i = 0; i < enet->peerCount; ++i) {
+      ENetPeer& p = enet->peers[i];
+      if (p.state == ENET_PEER_STATE_ACKNOWLEDGING_CONNECT && p.timeoutMaximum != k_half_open_timeout_ms)
+        enet_peer_timeout(&p, k_peer_timeout_limit, k_half_open_timeout_ms, k_half_open_timeout_ms);
+    }
+  }
+
   // Knock resends and connect deadlines; returns the next time it must run.
   mono_time housekeeping(mono_time now) {
     mono_time next = mono_time::max();
+    if (listening) shorten_half_open();
     for (std::size_t i = 0; i < connecting.size();) {
       conn_state* c = find(connecting[i]);
       if (c == nullptr || c->connected) {

@@ -185,9 +185,10 @@ TEST_CASE("1000 half-open CONNECTs and 50000 garbage datagrams during a transfer
 // not secret from peers, so anyone who has it can knock. 1,000 knocked
 // half-open CONNECTs (4 from each of 250 addresses, never completed) take
 // ENet peer slots until they time out. The server must stay up and a new
-// legitimate client must get in again within 60 s; the time it took is
-// reported. Soak mode only (up to a minute).
-TEST_CASE("soak: 1000 knocked half-open CONNECTs from someone who knows the server id") {
+// legitimate client must get in within 15 s; the time it took is reported.
+// (It was ~32 s, ENet's default for a half-open peer; a listener now drops
+// them after 3 s, and a new client got in after 3.5 s, at its first try.)
+TEST_CASE("1000 knocked half-open CONNECTs from someone who knows the server id") {
   pair_setup p("knocked-flood");
   const auto server_key = ftsync::crypto::parse_id(p.srv.id());
   REQUIRE(server_key.ok());
@@ -224,4 +225,5 @@ TEST_CASE("soak: 1000 knocked half-open CONNECTs from someone who knows the serv
           replies, " bytes of ENet replies; last try:\n", describe(ls));
   CHECK(p.serve->running());
   CHECK_MESSAGE(first_ok >= 0, "no new client got in within 60 s of the knocked flood");
+  CHECK_MESSAGE(first_ok < 15, "half-open CONNECTs held the server's slots for too long");
 }
