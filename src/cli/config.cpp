@@ -4,6 +4,9 @@
 
 #include <toml++/toml.h>
 
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <algorithm>
 #include <cctype>
 #include <cerrno>
@@ -267,6 +270,20 @@ result<config_contents> load_config(const std::filesystem::path& file, bool must
   }
   if (!std::filesystem::is_regular_file(st))
     return make_error(errc::invalid_argument, "config file " + shown + " is not a regular file");
+  // The config names the served root and who may listen where: anyone who
+  // can rewrite it can serve /etc. Same rule as ssh for ~/.ssh/config
+  // (research/security.md E2); reading it may be open to all, as is usual.
+  struct stat owner {};
+  if (::stat(file.c_str(), &owner) != 0)
+    return make_error(errc::io, "cannot stat config file " + shown + ": " + std::strerror(errno));
+  if (owner.st_uid != ::geteuid() && owner.st_uid != 0)
+    return make_error(errc::unsafe_permissions, "config file " + shown + " is not owned by the current user");
+  if ((owner.st_mode & 022) != 0) {
+    char mode[8];
+    std::snprintf(mode, sizeof mode, "%04o", static_cast<unsigned>(owner.st_mode & 07777));
+    return make_error(errc::unsafe_permissions, "config file " + shown + " has mode " + mode +
+                                                    " (writable by others); fix it with chmod 600 " + shown);
+  }
   if (std::filesystem::file_size(file, ec) > k_max_config_bytes)
     return make_error(errc::invalid_argument, "config file " + shown + " is larger than 1 MiB");
   std::ifstream in(file, std::ios::binary);

@@ -142,6 +142,21 @@ TEST_CASE("config file on disk: missing is empty unless named explicitly") {
   REQUIRE(some.ok());
   CHECK(some->values.root == "/data");
   CHECK_FALSE(load_config(dir.path, true).ok());  // a directory
+
+  // Readable by all is fine; writable by others is refused (E2), also
+  // through a symlink, since the target is what gets read.
+  std::filesystem::permissions(dir.path / "config.toml", std::filesystem::perms(0644));
+  CHECK(load_config(dir.path / "config.toml", true).ok());
+  std::filesystem::create_symlink(dir.path / "config.toml", dir.path / "linked.toml");
+  CHECK(load_config(dir.path / "linked.toml", true).ok());
+  for (unsigned mode : {0664u, 0646u, 0666u}) {
+    CAPTURE(mode);
+    std::filesystem::permissions(dir.path / "config.toml", std::filesystem::perms(mode));
+    const auto r = load_config(dir.path / "config.toml", true);
+    CHECK(r.code() == errc::unsafe_permissions);
+    CHECK(r.err().message.find("chmod 600") != std::string::npos);
+    CHECK(load_config(dir.path / "linked.toml", true).code() == errc::unsafe_permissions);
+  }
 }
 
 TEST_CASE("precedence: flags > FTSYNC_* > config file > defaults") {
