@@ -26,7 +26,8 @@ authentication failure, 4 error reported by the peer, 5 local I/O error or unsaf
 permissions, 6 integrity failure, 130 interrupted.
 Files: $XDG_CONFIG_HOME/ftsync/{identity,peers,config.toml} (default ~/.config/ftsync).
 Environment: FTSYNC_LISTEN, FTSYNC_ROOT, FTSYNC_NAME, FTSYNC_IDLE_TIMEOUT,
-FTSYNC_CONNECT_TIMEOUT (override config.toml; flags override both), NO_COLOR.
+FTSYNC_CONNECT_TIMEOUT, FTSYNC_BWLIMIT, FTSYNC_SERVE_BWLIMIT,
+FTSYNC_MAX_SESSIONS (override config.toml; flags override both), NO_COLOR.
 Run 'ftsync COMMAND --help' for a command's options and an example.
 )";
 
