@@ -1,13 +1,16 @@
 // keygen / id / trust / untrust / peers, and the identity key's protection
-// (research/security.md B9: a key file readable by others or a symlink is refused).
+// (research/security.md B9: a key file readable by others or a symlink is
+// refused; the server never dumps core).
 #include "integration/harness.hpp"
 
 #include <ftsync/crypto/keys.hpp>
 
 #include <doctest/doctest.h>
 
+#include <sys/resource.h>
 #include <sys/stat.h>
 
+#include <fstream>
 #include <sstream>
 
 using namespace integ;
@@ -174,4 +177,38 @@ TEST_CASE("an unprotected or symlinked identity key is refused (B9)") {
     CHECK_MESSAGE(r.exit_code != 0, describe(r));
     CHECK_MESSAGE(r.signal == 0, describe(r));
   }
+}
+
+// B9: the server holds the identity's secret key in memory for its whole
+// life, so it must never write a core file. The test first allows core
+// files for itself (children inherit the limit); a server that forgot to
+// lower the limit would then show it in /proc/PID/limits.
+TEST_CASE("serve runs with core dumps disabled (B9)") {
+  struct rlimit saved {};
+  REQUIRE(::getrlimit(RLIMIT_CORE, &saved) == 0);
+  struct rlimit allow {RLIM_INFINITY, RLIM_INFINITY};
+  if (::setrlimit(RLIMIT_CORE, &allow) != 0) {
+    allow = {saved.rlim_max, saved.rlim_max};
+    REQUIRE(::setrlimit(RLIMIT_CORE, &allow) == 0);
+  }
+  REQUIRE_MESSAGE(allow.rlim_cur > 0, "this user cannot allow core files, so the check could not fail");
+
+  temp_dir dir("nocore");
+  node a(dir.path(), "a");
+  a.init();
+  fs::create_directories(dir / "root");
+  std::string line;
+  {
+    server serve(a, dir / "root");
+    std::ifstream limits("/proc/" + std::to_string(serve.pid()) + "/limits");
+    for (std::string l; std::getline(limits, l);)
+      if (l.rfind("Max core file size", 0) == 0) line = l;
+  }
+  ::setrlimit(RLIMIT_CORE, &saved);
+  REQUIRE_MESSAGE(!line.empty(), "no core limit in /proc/PID/limits");
+  std::istringstream fields(line.substr(std::string("Max core file size").size()));
+  std::string soft, hard;
+  fields >> soft >> hard;
+  CHECK_MESSAGE(soft == "0", line);
+  CHECK_MESSAGE(hard == "0", line);
 }
