@@ -104,27 +104,40 @@ struct kill_stats {
   std::uint64_t resumed_bytes = 0;  // kept from partial files by runs that completed
 };
 
-enum class mode { push, pull, sync, watch };  // watch: background sync
+// watch: background sync; sync_down: `sync --once` where the changes are
+// made in the served folder on the server and flow to the client.
+enum class mode { push, pull, sync, watch, sync_down };
 
-// One kill loop. Push and sync: the client sends (sync's changes are all
-// made on the client's side here); pull: the client receives.
+// One kill loop. Push, sync and watch: the client sends (their changes are
+// made on the client's side); pull and sync_down: the client receives.
 void kill_loop(mode m, std::uint64_t seed) {
   const int want = count("FTSYNC_ROBUST_KILLS", 20);
-  const bool is_push = m != mode::pull;
-  pair_setup p(m == mode::push ? "kill-push" : m == mode::pull ? "kill-pull" : m == mode::sync ? "kill-sync" : "kill-watch");
+  const bool is_push = m != mode::pull && m != mode::sync_down;
+  pair_setup p(m == mode::push        ? "kill-push"
+               : m == mode::pull      ? "kill-pull"
+               : m == mode::sync      ? "kill-sync"
+               : m == mode::sync_down ? "kill-sync-down"
+                                      : "kill-watch");
   source_tree src;
   // Push and sync: the client's tree is the source. Pull: the server's root is.
   src.dir = is_push ? p.dir / "src" : p.root / "src";
   src.write(seed);
-  const fs::path receiver = m == mode::push ? p.root / "dst" / "src"
-                            : m == mode::pull ? p.dir / "dst" / "src"
-                                              : p.root / "dst";
+  const fs::path receiver = m == mode::push        ? p.root / "dst" / "src"
+                            : m == mode::pull      ? p.dir / "dst" / "src"
+                            : m == mode::sync_down ? p.dir / "local"
+                                                   : p.root / "dst";
   const std::vector<std::string> args =
       m == mode::push   ? std::vector<std::string>{"--json", "push", src.dir.string(), "srv:/dst"}
       : m == mode::pull ? std::vector<std::string>{"--json", "pull", "srv:/src", (p.dir / "dst").string()}
       : m == mode::sync ? std::vector<std::string>{"--json", "sync", "--once", src.dir.string(), "srv:/dst"}
-                        : std::vector<std::string>{"--json", "sync", src.dir.string(), "srv:/dst"};
-  const char* what = m == mode::push ? "push" : m == mode::pull ? "pull" : m == mode::sync ? "sync --once" : "sync";
+      : m == mode::sync_down
+          ? std::vector<std::string>{"--json", "sync", "--once", receiver.string(), "srv:/src"}
+          : std::vector<std::string>{"--json", "sync", src.dir.string(), "srv:/dst"};
+  const char* what = m == mode::push        ? "push"
+                     : m == mode::pull      ? "pull"
+                     : m == mode::sync      ? "sync --once"
+                     : m == mode::sync_down ? "sync --once from the server's side"
+                                            : "sync";
   const bool background_sync = m == mode::watch;
 
   std::mt19937_64 rng(seed);
@@ -202,7 +215,7 @@ void kill_loop(mode m, std::uint64_t seed) {
   if (m == mode::push || m == mode::pull) CHECK_MESSAGE(ks.resumed_bytes > 0, "no re-run resumed a partial file");
   CHECK_MESSAGE(caught_up(src, receiver), "the final run did not make the receiver equal to the source");
   CHECK_MESSAGE(torn_files(src, receiver) == "", torn_files(src, receiver));
-  const auto partials = find_partials(m != mode::pull ? p.root : p.dir / "dst");
+  const auto partials = find_partials(m == mode::pull ? p.dir / "dst" : m == mode::sync_down ? receiver : p.root);
   CHECK_MESSAGE(partials.empty(), ("partial files left after the final, complete run: " +
                                    (partials.empty() ? std::string() : partials.front().string())));
   CHECK(p.serve->running());
@@ -217,3 +230,45 @@ TEST_CASE("kill -9 the sender or the receiver during pull, again and again") { k
 TEST_CASE("kill -9 either side during sync --once, again and again") { kill_loop(mode::sync, 913); }
 
 TEST_CASE("kill -9 either side of a background sync, again and again") { kill_loop(mode::watch, 1201); }
+
+TEST_CASE("kill -9 either side during sync --once of changes made on the server, again and again") {
+  kill_loop(mode::sync_down, 1409);
+}
+
+// Only the server dies; the background sync is left running, as on a
+// laptop whose NAS reboots. It notices within its no-answer bound (30 s
+// without a reply while the link is quiet), reconnects with backoff once
+// the server is back, and finishes: nothing torn on the server meanwhile.
+TEST_CASE("a background sync reconnects and completes after its server is killed with -9") {
+  const int want = count("FTSYNC_ROBUST_SERVER_KILLS", 1);
+  pair_setup p("kill-server-only");
+  source_tree src;
+  src.dir = p.dir / "src";
+  src.write(1601);
+  const fs::path receiver = p.root / "dst";
+  background bg(p.cli, "watch", {"--json", "sync", src.dir.string(), "srv:/dst"});
+  std::mt19937_64 rng(1601);
+  for (int k = 1; k <= want; ++k) {
+    CAPTURE(k);
+    if (k > 1) src.write(1601 + k);
+    // Kill it mid-transfer: once part of the 48 MiB file has arrived.
+    const bool started = wait_until([&] { return !find_partials(p.root).empty(); }, 30s, 5ms);
+    REQUIRE_MESSAGE(started, ("the sync never started a transfer\n" + bg.text()));
+    std::this_thread::sleep_for(std::chrono::milliseconds(rng() % 200));
+    ::kill(p.serve->pid(), SIGKILL);
+    const std::string torn = torn_files(src, receiver);
+    CHECK_MESSAGE(torn == "", ("after killing the server:\n" + torn));
+    p.restart_server();
+    const auto t0 = std::chrono::steady_clock::now();
+    const bool done = wait_until([&] { return probably_caught_up(src, receiver); }, 120s, 50ms);
+    const double took = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    REQUIRE_MESSAGE(done, ("the background sync did not catch up within 120 s of the restart\n" + bg.text()));
+    MESSAGE("server kill ", k, ": the background sync caught up ", took, " s after the restart");
+    REQUIRE(bg.proc->running());
+  }
+  bg.proc->signal(SIGTERM);
+  CHECK_MESSAGE(bg.wait(10s) == 0, ("the background sync did not stop cleanly on SIGTERM\n" + bg.text()));
+  CHECK(torn_files(src, receiver) == "");
+  CHECK(find_partials(p.root).empty());
+  CHECK(contains(bg.text(), "reconnect"));
+}
