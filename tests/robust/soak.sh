@@ -7,10 +7,11 @@
 #   tests/robust/soak.sh [--build DIR] [--fuzz-build DIR] [--hours H]
 #
 # DIR is a configured and built tree (default: build). --fuzz-build names a
-# clang tree configured with -DFTSYNC_LIBFUZZER=ON (default: build-asan when
-# it has libFuzzer binaries). Counts can be overridden through the same
+# clang tree configured with -DFTSYNC_LIBFUZZER=ON (default: build-fuzz, the
+# tree ./check.sh builds); without one the fuzz step counts as failed. Counts can be overridden through the same
 # variables the tests read:
-#   FTSYNC_ROBUST_KILLS (200)          kill -9 rounds per push, pull, sync --once and background sync
+#   FTSYNC_ROBUST_KILLS (200)          kill -9 rounds per push, pull, sync --once (both ways) and background sync
+#   FTSYNC_ROBUST_SERVER_KILLS (5)     server-only kills under a running background sync
 #   FTSYNC_ROBUST_CLIENTS (50)         concurrent clients in the load test
 #   FTSYNC_ROBUST_LOAD_ROUNDS (5)      load rounds on one server
 #   FTSYNC_ROBUST_SWAP_FILES (3000)    files pushed under the symlink flip
@@ -67,13 +68,14 @@ run() {  # name, then the command
 
 run kill_push "$bin" "--test-case=kill -9 *during push*"
 run kill_pull "$bin" "--test-case=kill -9 *during pull*"
-run kill_sync "$bin" "--test-case=kill -9 either side during sync*"
+run kill_sync "$bin" "--test-case=kill -9 either side during sync --once, again*"
 run kill_watch "$bin" "--test-case=kill -9 either side of a background sync*"
+run kill_sync_down "$bin" "--test-case=kill -9 either side during sync --once of changes made on the server*"
+FTSYNC_ROBUST_SERVER_KILLS=${FTSYNC_ROBUST_SERVER_KILLS:-5} run kill_server_only "$bin" "--test-case=a background sync reconnects and completes after its server*"
 for ((s = 1; s <= seeds; s++)); do
   FTSYNC_ROBUST_SEED=$((1000 + s)) run "bad_link_seed$s" "$bin" "--test-case=push and pull over a lossy*"
   FTSYNC_ROBUST_SEED=$((1000 + s)) run "corrupt_seed$s" "$bin" "--test-case=the bad link plus 1 % corrupted*"
 done
-# Disabled in quick mode until ENet's checksum is on (see bad_link_test.cpp).
 run corrupt_survives "$bin" "--test-case=corrupted datagrams are dropped below*"
 run replay "$bin" "--test-case=a captured session replayed*"
 run disk_full "$bin" "--test-case=disk full on the receiver*"
@@ -84,12 +86,13 @@ run load_one_address "$bin" "--test-case=50 clients on one address*"
 run paths "$bin" "--test-case=dot-dot in every position*,encoded separators*,hard links into the root*,symlinks in a pull's local destination*,device files and FIFOs*"
 run path_swap "$bin" "--test-case=a symlink swapped in during a push or a pull*"
 
-if [[ -z $fuzz_build ]] && compgen -G "build-asan/tests/fuzz/fuzz_*_libfuzzer" > /dev/null; then fuzz_build=build-asan; fi
-if [[ -n $fuzz_build ]]; then
+fuzz_build=${fuzz_build:-build-fuzz}
+if compgen -G "$fuzz_build/tests/fuzz/fuzz_*_libfuzzer" > /dev/null; then
   run fuzz tests/fuzz/run_campaigns.sh "$fuzz_build" "$fuzz_seconds"
 else
-  results+=("NOT RUN  fuzz (no libFuzzer build: configure with clang and -DFTSYNC_LIBFUZZER=ON)")
+  results+=("NOT RUN  fuzz (no libFuzzer binaries in $fuzz_build: run ./check.sh once, or configure it with clang and -DFTSYNC_LIBFUZZER=ON)")
   echo "${results[-1]}"
+  failed=1
 fi
 
 echo
