@@ -110,6 +110,11 @@ int run_serve(context& ctx, const serve_args& a) {
   opts.max_send_rate = s.serve_bwlimit.value_or(0);
   opts.max_sessions = s.max_sessions.value_or(limits::max_sessions);
 
+  // Checked once now so that an unsafe peers file (a symlink, readable by
+  // others, not ours) stops the start with the fix, as an unsafe key does;
+  // later the watcher fails closed instead (refuses everyone, warns).
+  if (auto peers = session::trust_store::load(ctx.dirs.peers()); !peers)
+    return ctx.out.fail("", peers.err(), phase::local);
   // Re-read for every new session: trust/untrust apply without a restart.
   auto watcher = std::make_shared<session::trust_watcher>(ctx.dirs.peers());
   session::trust_lookup lookup = [watcher](const crypto::public_key& k) { return watcher->lookup(k); };

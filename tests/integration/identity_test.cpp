@@ -177,6 +177,30 @@ TEST_CASE("an unprotected or symlinked identity key is refused (B9)") {
     CHECK_MESSAGE(r.exit_code != 0, describe(r));
     CHECK_MESSAGE(r.signal == 0, describe(r));
   }
+  // E2: the peers file decides who gets in; swapped for a symlink (to a
+  // file an attacker controls) or made readable by others, it is refused on
+  // its own, with the identity untouched.
+  SUBCASE("only the peers file symlinked") {
+    node b(dir.path(), "b");
+    const auto t = a.ftsync({"trust", b.init(), "--name", "b"});
+    REQUIRE_MESSAGE(t.exit_code == 0, describe(t));
+    fs::rename(a.config_dir() / "peers", dir / "real-peers");
+    fs::create_symlink(dir / "real-peers", a.config_dir() / "peers");
+    auto r = serve_once();
+    CHECK_MESSAGE(!r.timed_out, ("serve started with a symlinked peers file\n" + describe(r)));
+    CHECK_MESSAGE(r.exit_code == 5, describe(r));
+    CHECK_MESSAGE(contains(r.err, "peers"), describe(r));
+  }
+  SUBCASE("only the peers file readable by others") {
+    node b(dir.path(), "b");
+    const auto t = a.ftsync({"trust", b.init(), "--name", "b"});
+    REQUIRE_MESSAGE(t.exit_code == 0, describe(t));
+    fs::permissions(a.config_dir() / "peers", fs::perms(0644));
+    auto r = serve_once();
+    CHECK_MESSAGE(!r.timed_out, ("serve started with a world-readable peers file\n" + describe(r)));
+    CHECK_MESSAGE(r.exit_code == 5, describe(r));
+    CHECK_MESSAGE(contains(r.err, "chmod 600"), describe(r));
+  }
 }
 
 // B9: the server holds the identity's secret key in memory for its whole
