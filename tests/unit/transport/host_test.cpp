@@ -360,3 +360,49 @@ TEST_CASE("max_connections_per_ip caps connections from one source address") {
   CHECK(c.events.front().kind == event_kind::disconnected);
   CHECK(server.count(event_kind::connected) == 0);
 }
+
+TEST_CASE("a silent peer gets one probe at a time, not the whole window every second; the transfer then recovers") {
+  // The receiver stops answering (here: it is not serviced, as in a link
+  // blackout). Resending every datagram in flight each time its capped
+  // timer runs out would keep ~a window per second going into a dead link;
+  // TCP resends one segment with a doubling timeout instead.
+  host_options rx = small_opts();
+  rx.socket_buffer_bytes = 8 * 1024 * 1024;  // what arrives during the silence is kept, not dropped
+  host_options tx = small_opts();
+  tx.max_window_bytes = 256 * 1024;
+  auto server = make_server(rx);
+  auto client = make_client(tx);
+  auto [cid, sid] = connect_pair(client, server);
+  (void)sid;
+  constexpr std::uint32_t n = 64;
+  constexpr std::size_t size = 64 * 1024;  // 4 MiB in all: far more than the window
+  for (std::uint32_t i = 0; i < n; ++i) REQUIRE(client.h->send(cid, pattern(i, size)).ok());
+  std::uint32_t received = 0;
+  auto drain = [&] {
+    while (auto e = server.take(event_kind::received)) {
+      CHECK(e->data == pattern(received, size));
+      ++received;
+    }
+  };
+  // Let the window fill and a few messages through.
+  REQUIRE(pump_until({&client, &server}, [&] { drain(); return received >= 4; }));
+
+  // The receiver is silent for 6 s. For its first ~1.5 s the sender may
+  // still send new data into the open window, and resend it once when the
+  // first timers run out (before the silence is noticed: no acknowledgement
+  // for the capped timeout, 1 s here).
+  pump_for({&client}, 1500ms);
+  const std::uint64_t before = client.h->stats().bytes_sent;
+  pump_for({&client}, 4500ms);
+  const std::uint64_t later = client.h->stats().bytes_sent - before;
+  MESSAGE("sent into the last 4.5 s of silence: ", later, " bytes with a 256 KiB window");
+  // Then one probe a second: a few datagrams of at most ~4 KiB each (with
+  // every timer capped at 1 s this was ~1.1 MiB).
+  CHECK(later < 32 * 1024);
+  CHECK(later > 0);  // but not nothing: a probe finds out when the link is back
+
+  const auto t0 = ftsync::mono_now();
+  REQUIRE(pump_until({&client, &server}, [&] { drain(); return received == n; }, 30s));
+  MESSAGE("all ", n, " messages arrived ", std::chrono::duration<double>(ftsync::mono_now() - t0).count(),
+          " s after the receiver came back");
+}
