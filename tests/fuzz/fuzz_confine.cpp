@@ -14,6 +14,8 @@
 // component, lstat-style); no read returns the outside secret except
 // through the hard link the operator placed inside the root (or that link
 // renamed); <sandbox>/outside is exactly as it was after every input.
+#include "fuzz/sandbox.hpp"
+
 #include <ftsync/store/root.hpp>
 #include <ftsync/util/rel_path.hpp>
 
@@ -32,64 +34,11 @@ namespace {
 namespace fs = std::filesystem;
 using namespace ftsync;
 
-constexpr const char* k_secret = "OUTSIDE-SECRET-CONTENT";
+using fuzz::k_secret;
+using fuzz::require;
 
-void require(bool ok) {
-  if (!ok) std::abort();
-}
-
-struct sandbox {
-  fs::path base, root_dir, outside;
-  std::string fingerprint;  // of outside, taken once
-
-  sandbox() {
-    char tmpl[] = "/tmp/ftsync-fuzz-confine-XXXXXX";
-    require(::mkdtemp(tmpl) != nullptr);
-    base = tmpl;
-    root_dir = base / "root";
-    outside = base / "outside";
-    fs::create_directories(outside / "sub");
-    std::ofstream(outside / "secret") << k_secret;
-    fingerprint = describe_outside();
-  }
-  ~sandbox() {
-    std::error_code ec;
-    fs::remove_all(base, ec);
-  }
-
-  // Names, types, sizes, modes and mtimes of everything beneath outside.
-  std::string describe_outside() const {
-    std::string s;
-    std::error_code ec;
-    for (auto it = fs::recursive_directory_iterator(outside, ec); !ec && it != fs::recursive_directory_iterator();
-         it.increment(ec)) {
-      struct stat st {};
-      if (::lstat(it->path().c_str(), &st) != 0) continue;
-      s += it->path().string() + " " + std::to_string(st.st_mode) + " " + std::to_string(st.st_size) + " " +
-           std::to_string(st.st_mtim.tv_sec) + "." + std::to_string(st.st_mtim.tv_nsec) + "\n";
-    }
-    struct stat top {};
-    ::lstat(outside.c_str(), &top);
-    return s + std::to_string(top.st_mtim.tv_sec) + "." + std::to_string(top.st_mtim.tv_nsec);
-  }
-
-  void rebuild_root() {
-    std::error_code ec;
-    fs::remove_all(root_dir, ec);  // never follows symlinks
-    fs::create_directories(root_dir / "d");
-    std::ofstream(root_dir / "d" / "f") << "inside";
-    fs::create_directory_symlink("../outside", root_dir / "esc", ec);
-    fs::create_directory_symlink(outside, root_dir / "abs", ec);
-    fs::create_directory_symlink("..", root_dir / "d" / "up", ec);
-    fs::create_symlink("loop", root_dir / "loop", ec);
-    fs::create_symlink(outside / "secret", root_dir / "d" / "secret-link", ec);
-    ::mkfifo((root_dir / "fifo").c_str(), 0644);
-    fs::create_hard_link(outside / "secret", root_dir / "hard", ec);
-  }
-};
-
-sandbox& box() {
-  static sandbox s;
+fuzz::sandbox& box() {
+  static fuzz::sandbox s("confine");
   return s;
 }
 
@@ -164,7 +113,7 @@ void apply(store::root& r, const fs::path& root_dir, std::uint8_t op, const rel_
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
-  sandbox& s = box();
+  fuzz::sandbox& s = box();
   s.rebuild_root();
   auto r = store::root::open(s.root_dir);
   require(r.ok());
@@ -181,6 +130,6 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     if (!pa) continue;
     apply(*r, s.root_dir, op, *pa, pb ? *pb : rel_path(), static_cast<std::uint64_t>(secret.st_ino));
   }
-  require(s.describe_outside() == s.fingerprint);
+  require(s.describe(s.outside) == s.outside_fingerprint);
   return 0;
 }
