@@ -218,6 +218,14 @@ faults bad_link(std::uint64_t seed_offset) {
 // 30 s request timeout; 150 s bounds one attempt generously.
 constexpr auto k_attempt_limit = 150s;
 
+// A source folder holding one random file, data.bin.
+fs::path one_file_source(const pair_setup& p, std::uint64_t size, std::uint64_t seed) {
+  const fs::path src = p.dir / "src";
+  fs::create_directories(src);
+  write_random_file(src / "data.bin", size, seed);
+  return src;
+}
+
 void make_source(const fs::path& src) {
   fs::create_directories(src);
   write_random_file(src / "data.bin", 2 * k_mib + 4321, 5);
@@ -241,9 +249,7 @@ std::string torn(const std::map<std::string, std::string>& want, const fs::path&
 // probe_only).
 TEST_CASE("a 10 s blackout mid-push is survived by the same run, and the sender only probes the dead link") {
   pair_setup p("blackout10");
-  const fs::path src = p.dir / "src";
-  fs::create_directories(src);
-  write_random_file(src / "data.bin", 4 * k_mib, 9);
+  const fs::path src = one_file_source(p, 4 * k_mib, 9);
   faults f;
   f.delay_ms = 10;
   f.seed = 11;
@@ -386,9 +392,7 @@ TEST_CASE("the bad link plus 1 % corrupted datagrams and a blackout: each attemp
 // dropped below the session and resent.
 TEST_CASE("corrupted datagrams are dropped below the session so a transfer survives 1 % corruption") {
   pair_setup p("corrupt-only");
-  const fs::path src = p.dir / "src";
-  fs::create_directories(src);
-  write_random_file(src / "data.bin", 8 * k_mib, 6);
+  const fs::path src = one_file_source(p, 8 * k_mib, 6);
   faults f;
   f.corrupt = 1;
   f.seed = 7;
