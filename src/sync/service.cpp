@@ -183,6 +183,11 @@ struct service::impl {
     if (!want) return reply_error(s, m.id, want.err());
     if (f->ignore().ignored(want->path, want->kind == index::entry_kind::directory))
       return reply_error(s, m.id, make_error(errc::permission_denied, "'" + want->path.str() + "' is ignored here"));
+    // A path through a symlink inside the served root (D3): nothing on disk
+    // would be touched, but a tombstone for it was recorded in the index and
+    // handed to every other client. Refused before the index sees it.
+    if (auto where = f->root().stat(want->path); !where && where.code() == errc::path_escapes_root)
+      return reply_error(s, m.id, where.err());
     auto cur = current(s, want->path, want->deleted);
     if (!cur) return reply_error(s, m.id, cur.err());
     const index::version_vector base = from_wire(m.base);
