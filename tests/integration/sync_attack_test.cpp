@@ -13,6 +13,10 @@
 
 #include <doctest/doctest.h>
 
+#include <sys/stat.h>
+
+#include <limits>
+
 using namespace integ;
 namespace w = ftsync::wire;
 using kind = evil_outcome::kind;
@@ -342,6 +346,26 @@ TEST_CASE("sync uploads with absurd sizes, indices and transfer ids are refused"
     CHECK_MESSAGE(o.what == kind::success, describe(o));
     CHECK(std::holds_alternative<w::ok>(o.reply));
     CHECK(read_text(p.root / "good.bin") == "twelve bytes");
+  }
+
+  SUBCASE("setuid/setgid/sticky and junk mode bits, and an mtime of -2^63, never reach the disk") {
+    auto rec = file_rec("modes.bin", data);
+    rec.mode = 0xFFFFFFFFu;
+    rec.mtime_ns = std::numeric_limits<std::int64_t>::min();
+    const auto o = upload(evil, rec, data);
+    CHECK_MESSAGE(o.what == kind::success, describe(o));
+    REQUIRE(fs::exists(p.root / "modes.bin"));
+    struct stat st {};
+    REQUIRE(::lstat((p.root / "modes.bin").c_str(), &st) == 0);
+    CHECK((st.st_mode & 07000) == 0);
+    CHECK(S_ISREG(st.st_mode));
+    auto dir = dir_rec("modes-dir");
+    dir.mode = 0xFFFFFFFFu;
+    const auto d = evil.request(w::sync_put{0, dir, {}, ""});
+    CHECK_MESSAGE(d.what == kind::success, describe(d));
+    REQUIRE(::lstat((p.root / "modes-dir").c_str(), &st) == 0);
+    CHECK((st.st_mode & 07000) == 0);
+    CHECK(S_ISDIR(st.st_mode));
   }
 
   SUBCASE("a size of 2^63 or 2^64-1 never reaches a final path") {
