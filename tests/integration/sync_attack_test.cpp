@@ -416,6 +416,32 @@ TEST_CASE("sync uploads with absurd sizes, indices and transfer ids are refused"
     CHECK_MESSAGE(o.what == kind::closed, describe(o));
   }
 
+  // An aborted sync upload keeps its partial file for a resume (inside the
+  // root, under a reserved name), never a preallocated giant.
+  for (const auto& part : find_partials(p.dir.path())) {
+    CHECK_MESSAGE(part.string().rfind("srv-root/", 0) == 0, part.string());
+    CHECK_MESSAGE(fs::file_size(p.dir / part) <= 1024 * 1024, part.string());
+  }
+  CHECK(p.serve->running());
+  auto ls = p.c({"ls", "srv:/"});
+  CHECK_MESSAGE(ls.exit_code == 0, describe(ls));
+  CHECK(read_text(p.root / "keep.txt") == "keep");
+}
+
+TEST_CASE("sync chunk indices, chunk lists, chunk data and data requests out of range are refused") {
+  pair_setup p("sync-range");
+  write_text(p.root / "keep.txt", "keep");
+  evil_client evil(p.srv, p.serve->port());
+  const auto data = data_of("twelve bytes");
+  const auto chunk = w::chunk_ref{0, static_cast<std::uint32_t>(data.size()), ftsync::crypto::hash_block(data)};
+  auto open_upload = [&](const std::string& path) {
+    const auto put = evil.request(w::sync_put{0, file_rec(path, data), {}, ""});
+    REQUIRE_MESSAGE(put.what == kind::success, describe(put));
+    const auto* ready = std::get_if<w::sync_put_ready>(&put.reply);
+    REQUIRE_MESSAGE(ready != nullptr, describe(put));
+    return ready->transfer;
+  };
+
   SUBCASE("a chunk index past the list, 2^63 or 2^64-1 ends the session") {
     for (const std::uint64_t index : {std::uint64_t{1}, std::uint64_t{1} << 63, ~std::uint64_t{0}}) {
       CAPTURE(index);
