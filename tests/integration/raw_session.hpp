@@ -90,9 +90,12 @@ class raw_session {
         continue;
       }
       if (ev->conn == m_conn && ev->kind == transport::event_kind::disconnected) return false;
+      if (ev->conn == m_conn && ev->kind == transport::event_kind::received) ++m_dropped_unread;
     } while (std::chrono::steady_clock::now() < deadline);
     return true;
   }
+  // Frames service_unread dropped: how many replies the server did send.
+  std::size_t dropped_unread() const noexcept { return m_dropped_unread; }
 
   // The next message the server sends; nullopt when the session ended (a
   // sealed bye counts as the end) or nothing came within 5 s.
@@ -134,6 +137,7 @@ class raw_session {
   transport::conn_id m_conn = 0;
   std::optional<crypto::sealer> m_tx;
   std::optional<crypto::opener> m_rx;
+  std::size_t m_dropped_unread = 0;
 };
 
 struct raw_peer {
