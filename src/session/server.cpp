@@ -4,6 +4,7 @@
 #include <ftsync/session/client.hpp>
 #include <ftsync/session/server.hpp>
 #include <ftsync/util/clock.hpp>
+#include <ftsync/util/limits.hpp>
 #include <ftsync/util/log.hpp>
 
 #include <algorithm>
@@ -185,6 +186,19 @@ struct server::impl {
           log::warn("session " + std::to_string(s.m_id) + " from " + s.m_address + " closed: " +
                     std::string(errc_name(st.code())) + ": " + st.err().message);
           s.close(st.err());
+          return;
+        }
+        // research/security.md C5: the requests keep coming but the replies
+        // are not taken. Closing (its later requests are then ignored, and
+        // the closing deadline frees what is queued) bounds the memory one
+        // peer can hold; other sessions go on.
+        const std::size_t unread = host->queued_messages(s.m_conn), unread_bytes = host->queued_bytes(s.m_conn);
+        if (unread > limits::max_unread_replies || unread_bytes > limits::max_unread_reply_bytes) {
+          ++counters.protocol_errors;
+          log::warn("session " + std::to_string(s.m_id) + " from " + s.m_address +
+                    " closed: the peer does not read its replies (" + std::to_string(unread) + " replies, " +
+                    std::to_string(unread_bytes) + " bytes waiting)");
+          s.close(make_error(errc::too_large, "too many unread replies"));
         }
         return;
       }

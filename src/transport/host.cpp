@@ -103,6 +103,7 @@ struct conn_state {
   conn_id id = 0;
   ENetPeer* peer = nullptr;
   std::size_t queued = 0;          // given to send(), not yet acknowledged (backlog included)
+  std::size_t queued_messages = 0;  // the same, counted in messages
   std::deque<ENetPacket*> backlog;  // waiting for congestion-window space, in order
   // Packets handed to ENet, oldest first, until they and all before them
   // are acknowledged. The congestion window limits unacknowledged bytes;
@@ -556,6 +557,7 @@ struct host::impl {
     if (tag == nullptr) return;
     if (conn_state* c = tag->owner->find(tag->conn)) {
       c->queued -= std::min(c->queued, tag->size);
+      c->queued_messages -= std::min<std::size_t>(c->queued_messages, 1);
       c->delivered += tag->size;
       if (tag->entered != mono_time{} && tag->seq - c->first_in_enet < c->in_enet.size()) {
         c->in_enet[tag->seq - c->first_in_enet].acked = true;
@@ -800,6 +802,7 @@ status host::send(conn_id conn, byte_view data) {
   packet->userData = tag;
   packet->freeCallback = &impl::packet_freed;
   c->queued += data.size();
+  ++c->queued_messages;
   c->backlog.push_back(packet);
   c->backlog_bytes += data.size();
   im.pump(*c, false, im.fair_share());
@@ -813,6 +816,11 @@ void host::limit_send_rate(conn_id conn, std::uint64_t bytes_per_s) {
 std::size_t host::queued_bytes(conn_id conn) const {
   conn_state* c = m_impl->find(conn);
   return c == nullptr ? 0 : c->queued;
+}
+
+std::size_t host::queued_messages(conn_id conn) const {
+  conn_state* c = m_impl->find(conn);
+  return c == nullptr ? 0 : c->queued_messages;
 }
 
 std::chrono::milliseconds host::silence(conn_id conn) const {

@@ -125,6 +125,9 @@ class host {
 
   // Bytes given to send() on `conn` and not yet acknowledged by the peer.
   std::size_t queued_bytes(conn_id conn) const;
+  // Messages given to send() on `conn` and not yet acknowledged: many small
+  // ones cost far more memory than their bytes say.
+  std::size_t queued_messages(conn_id conn) const;
 
   // How long since the peer last acknowledged anything (ENet pings an idle
   // peer every 500 ms, so this stays short while the peer services its

@@ -48,6 +48,14 @@ inline constexpr std::size_t send_window_bytes = 16 * 1024 * 1024;
 
 // Sessions one server holds at once (authenticated or in handshake).
 inline constexpr std::size_t max_sessions = 128;
+// Replies a session may have waiting for its peer to take them. A client
+// reads as it asks (a pull keeps at most send_window_bytes of blocks asked
+// for; a tree push 32 files in flight), so more means a peer that sends
+// requests and never acknowledges the answers: without a bound every
+// request left one more reply queued (research/security.md C5). 16,384
+// small replies are a few MiB.
+inline constexpr std::size_t max_unread_replies = 16384;
+inline constexpr std::size_t max_unread_reply_bytes = 4 * send_window_bytes;
 
 // Handshake must finish within this time or the connection is dropped
 // (OpenSSH LoginGraceTime, Syncthing's 20 s Hello deadline; 5 s is ~50 RTTs
