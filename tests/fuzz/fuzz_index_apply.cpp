@@ -10,8 +10,8 @@
 // Invariants: nothing throws or aborts; every accepted write reads back
 // exactly; sequences strictly increase.
 //
-// There are no index-update wire messages yet (the sync engine is being
-// built); when they exist, their decode belongs in front of this target.
+// The wire side of index updates (sync_index_reply records planned and
+// applied by the sync client) is fuzz_sync_apply's.
 #include <ftsync/index/database.hpp>
 #include <ftsync/index/entry.hpp>
 #include <ftsync/index/version_vector.hpp>
