@@ -3,6 +3,7 @@
 // answers `ftsync pull evil:docs DEST` with hostile entry names, and nothing
 // may be written outside DEST/docs.
 #include "integration/harness.hpp"
+#include "integration/in_process_server.hpp"
 
 #include <ftsync/crypto/hash.hpp>
 #include <ftsync/crypto/keys.hpp>
@@ -92,41 +93,10 @@ TEST_CASE("pull from a malicious server: hostile names never escape the destinat
   node cli(dir.path(), "cli");
   cli.init();
 
-  // The in-process server logs each session to our stderr; keep it quiet.
-  const auto old_level = ftsync::log::get_level();
-  ftsync::log::set_level(ftsync::log::level::warn);
-  struct restore_level {
-    ftsync::log::level lvl;
-    ~restore_level() { ftsync::log::set_level(lvl); }
-  } restore{old_level};
-
-  REQUIRE(ftsync::crypto::init().ok());
-  auto me = ftsync::crypto::identity::generate();
-  REQUIRE(me.ok());
-  ftsync::session::server_options opts;
-  opts.listen = ftsync::transport::endpoint{"127.0.0.1", 0};
-  opts.server_name = "evil";
-  auto started = ftsync::session::server::start(opts, *me, [](const ftsync::crypto::public_key& k) {
-    return std::optional<ftsync::session::peer_entry>(ftsync::session::peer_entry{"anyone", k, "", false});
-  });
-  REQUIRE_MESSAGE(started.ok(), (started.ok() ? "" : started.err().message));
-  auto srv = std::move(started).value();
   script sc;
   evil_handler handler(sc);
-  std::atomic<bool> stop{false};
-  std::thread loop([&] { (void)srv->run(handler, stop); });
-  struct joiner {
-    std::atomic<bool>& stop;
-    std::thread& t;
-    ~joiner() {
-      stop = true;
-      if (t.joinable()) t.join();
-    }
-  } join_at_end{stop, loop};
-
-  auto t = cli.ftsync({"trust", ftsync::crypto::format_id(me->key()), "--name", "evil", "--address",
-                       "127.0.0.1:" + std::to_string(srv->port())});
-  REQUIRE_MESSAGE(t.exit_code == 0, describe(t));
+  in_process_server evil(handler);
+  evil.trusted_by(cli, "evil");
 
   const std::string abs_name = "/ftsync-integ-abs-" + std::to_string(::getpid()) + ".txt";
   struct scenario {
