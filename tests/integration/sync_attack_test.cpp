@@ -135,6 +135,15 @@ evil_outcome upload(evil_client& evil, const w::file_record& rec, const ftsync::
   return evil.request(w::sync_put_commit{0, t});
 }
 
+// Opens a sync upload of `data` as `path` and returns its transfer id.
+std::uint32_t open_upload(evil_client& evil, const ftsync::bytes& data, const std::string& path) {
+  const auto put = evil.request(w::sync_put{0, file_rec(path, data), {}, ""});
+  REQUIRE_MESSAGE(put.what == kind::success, describe(put));
+  const auto* ready = std::get_if<w::sync_put_ready>(&put.reply);
+  REQUIRE_MESSAGE(ready != nullptr, describe(put));
+  return ready->transfer;
+}
+
 }  // namespace
 
 TEST_CASE("sync requests with hostile paths are refused; nothing outside the root is read or written") {
@@ -333,13 +342,6 @@ TEST_CASE("sync uploads with absurd sizes, indices and transfer ids are refused"
   evil_client evil(p.srv, p.serve->port());
   const auto data = data_of("twelve bytes");
   const auto chunk = w::chunk_ref{0, static_cast<std::uint32_t>(data.size()), ftsync::crypto::hash_block(data)};
-  auto open_upload = [&](const std::string& path) {
-    const auto put = evil.request(w::sync_put{0, file_rec(path, data), {}, ""});
-    REQUIRE_MESSAGE(put.what == kind::success, describe(put));
-    const auto* ready = std::get_if<w::sync_put_ready>(&put.reply);
-    REQUIRE_MESSAGE(ready != nullptr, describe(put));
-    return ready->transfer;
-  };
 
   SUBCASE("a well-formed sync upload works (the cases below are not vacuous)") {
     const auto o = upload(evil, file_rec("good.bin", data), data);
@@ -400,11 +402,11 @@ TEST_CASE("sync uploads with absurd sizes, indices and transfer ids are refused"
   }
 
   SUBCASE("a commit without data, or before the chunk list, is refused") {
-    const auto t = open_upload("early.bin");
+    const auto t = open_upload(evil, data, "early.bin");
     const auto c0 = evil.request(w::sync_put_commit{0, t});
     CHECK_MESSAGE(failed(c0), describe(c0));
     CHECK(!fs::exists(p.root / "early.bin"));
-    const auto t2 = open_upload("early2.bin");
+    const auto t2 = open_upload(evil, data, "early2.bin");
     const auto need = evil.request(w::sync_put_chunks{0, t2, 0, {chunk}});
     REQUIRE_MESSAGE(need.what == kind::success, describe(need));
     const auto c1 = evil.request(w::sync_put_commit{0, t2});
@@ -434,18 +436,11 @@ TEST_CASE("sync chunk indices, chunk lists, chunk data and data requests out of 
   evil_client evil(p.srv, p.serve->port());
   const auto data = data_of("twelve bytes");
   const auto chunk = w::chunk_ref{0, static_cast<std::uint32_t>(data.size()), ftsync::crypto::hash_block(data)};
-  auto open_upload = [&](const std::string& path) {
-    const auto put = evil.request(w::sync_put{0, file_rec(path, data), {}, ""});
-    REQUIRE_MESSAGE(put.what == kind::success, describe(put));
-    const auto* ready = std::get_if<w::sync_put_ready>(&put.reply);
-    REQUIRE_MESSAGE(ready != nullptr, describe(put));
-    return ready->transfer;
-  };
 
   SUBCASE("a chunk index past the list, 2^63 or 2^64-1 ends the session") {
     for (const std::uint64_t index : {std::uint64_t{1}, std::uint64_t{1} << 63, ~std::uint64_t{0}}) {
       CAPTURE(index);
-      const auto t = open_upload("idx.bin");
+      const auto t = open_upload(evil, data, "idx.bin");
       const auto need = evil.request(w::sync_put_chunks{0, t, 0, {chunk}});
       REQUIRE_MESSAGE(need.what == kind::success, describe(need));
       REQUIRE(evil.send(w::sync_put_data{t, index, data}).ok());
@@ -467,7 +462,7 @@ TEST_CASE("sync chunk indices, chunk lists, chunk data and data requests out of 
     };
     for (const auto& [label, l] : lists) {
       CAPTURE(label);
-      const auto t = open_upload("list.bin");
+      const auto t = open_upload(evil, data, "list.bin");
       const auto o = evil.request(w::sync_put_chunks{0, t, l.first, l.second});
       CHECK_MESSAGE(o.what == kind::closed, describe(o));
       CHECK(!fs::exists(p.root / "list.bin"));
@@ -475,7 +470,7 @@ TEST_CASE("sync chunk indices, chunk lists, chunk data and data requests out of 
   }
 
   SUBCASE("wrong chunk data ends the session; nothing at the final path") {
-    const auto t = open_upload("wrong.bin");
+    const auto t = open_upload(evil, data, "wrong.bin");
     const auto need = evil.request(w::sync_put_chunks{0, t, 0, {chunk}});
     REQUIRE_MESSAGE(need.what == kind::success, describe(need));
     REQUIRE(evil.send(w::sync_put_data{t, 0, data_of("twelve bytez")}).ok());
