@@ -144,6 +144,20 @@ std::uint32_t open_upload(evil_client& evil, const ftsync::bytes& data, const st
   return ready->transfer;
 }
 
+// After aborted sync uploads: their partial files stay inside the root
+// (for a resume, under a reserved name) and are never preallocated giants;
+// the server still serves and keep.txt is untouched.
+void check_server_after_aborted_uploads(const pair_setup& p) {
+  for (const auto& part : find_partials(p.dir.path())) {
+    CHECK_MESSAGE(part.string().rfind("srv-root/", 0) == 0, part.string());
+    CHECK_MESSAGE(fs::file_size(p.dir / part) <= 1024 * 1024, part.string());
+  }
+  CHECK(p.serve->running());
+  auto ls = p.c({"ls", "srv:/"});
+  CHECK_MESSAGE(ls.exit_code == 0, describe(ls));
+  CHECK(read_text(p.root / "keep.txt") == "keep");
+}
+
 }  // namespace
 
 TEST_CASE("sync requests with hostile paths are refused; nothing outside the root is read or written") {
@@ -418,16 +432,7 @@ TEST_CASE("sync uploads with absurd sizes, indices and transfer ids are refused"
     CHECK_MESSAGE(o.what == kind::closed, describe(o));
   }
 
-  // An aborted sync upload keeps its partial file for a resume (inside the
-  // root, under a reserved name), never a preallocated giant.
-  for (const auto& part : find_partials(p.dir.path())) {
-    CHECK_MESSAGE(part.string().rfind("srv-root/", 0) == 0, part.string());
-    CHECK_MESSAGE(fs::file_size(p.dir / part) <= 1024 * 1024, part.string());
-  }
-  CHECK(p.serve->running());
-  auto ls = p.c({"ls", "srv:/"});
-  CHECK_MESSAGE(ls.exit_code == 0, describe(ls));
-  CHECK(read_text(p.root / "keep.txt") == "keep");
+  check_server_after_aborted_uploads(p);
 }
 
 TEST_CASE("sync chunk indices, chunk lists, chunk data and data requests out of range are refused") {
@@ -502,16 +507,7 @@ TEST_CASE("sync chunk indices, chunk lists, chunk data and data requests out of 
     CHECK(refused);
   }
 
-  // An aborted sync upload keeps its partial file for a resume (inside the
-  // root, under a reserved name), never a preallocated giant.
-  for (const auto& part : find_partials(p.dir.path())) {
-    CHECK_MESSAGE(part.string().rfind("srv-root/", 0) == 0, part.string());
-    CHECK_MESSAGE(fs::file_size(p.dir / part) <= 1024 * 1024, part.string());
-  }
-  CHECK(p.serve->running());
-  auto ls = p.c({"ls", "srv:/"});
-  CHECK_MESSAGE(ls.exit_code == 0, describe(ls));
-  CHECK(read_text(p.root / "keep.txt") == "keep");
+  check_server_after_aborted_uploads(p);
 }
 
 TEST_CASE("a read-only peer's sync writes are all refused before any file operation") {
