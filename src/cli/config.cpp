@@ -1,5 +1,6 @@
 #include "cli/config.hpp"
 
+#include <ftsync/util/file_mode.hpp>
 #include <ftsync/util/log.hpp>
 
 #include <toml++/toml.h>
@@ -261,30 +262,24 @@ result<config_contents> parse_config(std::string_view text, const std::string& s
 
 result<config_contents> load_config(const std::filesystem::path& file, bool must_exist) {
   const std::string shown = escape_for_log(file.string());
-  std::error_code ec;
-  const auto st = std::filesystem::status(file, ec);
-  if (ec || !std::filesystem::exists(st)) {
-    if (!must_exist && (ec == std::errc::no_such_file_or_directory || !ec)) return config_contents{};
-    return make_error(errc::not_found, "cannot read config file " + shown + ": " +
-                                           (ec ? ec.message() : std::string("no such file")));
+  // One stat (following a symlink: its target is what gets read) answers
+  // existence, type, ownership, mode and size.
+  struct stat st {};
+  if (::stat(file.c_str(), &st) != 0) {
+    if (errno == ENOENT && !must_exist) return config_contents{};
+    return make_error(errc::not_found, "cannot read config file " + shown + ": " + std::strerror(errno));
   }
-  if (!std::filesystem::is_regular_file(st))
+  if (!S_ISREG(st.st_mode))
     return make_error(errc::invalid_argument, "config file " + shown + " is not a regular file");
   // The config names the served root and who may listen where: anyone who
   // can rewrite it can serve /etc. Same rule as ssh for ~/.ssh/config
   // (research/security.md E2); reading it may be open to all, as is usual.
-  struct stat owner {};
-  if (::stat(file.c_str(), &owner) != 0)
-    return make_error(errc::io, "cannot stat config file " + shown + ": " + std::strerror(errno));
-  if (owner.st_uid != ::geteuid() && owner.st_uid != 0)
+  if (st.st_uid != ::geteuid() && st.st_uid != 0)
     return make_error(errc::unsafe_permissions, "config file " + shown + " is not owned by the current user");
-  if ((owner.st_mode & 022) != 0) {
-    char mode[8];
-    std::snprintf(mode, sizeof mode, "%04o", static_cast<unsigned>(owner.st_mode & 07777));
-    return make_error(errc::unsafe_permissions, "config file " + shown + " has mode " + mode +
+  if ((st.st_mode & 022) != 0)
+    return make_error(errc::unsafe_permissions, "config file " + shown + " has mode " + octal_mode(st.st_mode) +
                                                     " (writable by others); fix it with chmod 600 " + shown);
-  }
-  if (std::filesystem::file_size(file, ec) > k_max_config_bytes)
+  if (static_cast<std::uint64_t>(st.st_size) > k_max_config_bytes)
     return make_error(errc::invalid_argument, "config file " + shown + " is larger than 1 MiB");
   std::ifstream in(file, std::ios::binary);
   if (!in) return make_error(errc::io, "cannot open config file " + shown + ": " + std::strerror(errno));

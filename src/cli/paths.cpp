@@ -1,5 +1,6 @@
 #include "cli/paths.hpp"
 
+#include <ftsync/util/file_mode.hpp>
 #include <ftsync/util/log.hpp>
 
 #include <sys/stat.h>
@@ -75,9 +76,7 @@ status ensure_private_dir(const std::filesystem::path& dir) {
   if (st.st_uid != ::geteuid())
     return make_error(errc::unsafe_permissions, shown + " is not owned by the current user");
   if ((st.st_mode & 022) != 0) {
-    char mode[8];
-    std::snprintf(mode, sizeof mode, "%04o", static_cast<unsigned>(st.st_mode & 07777));
-    return make_error(errc::unsafe_permissions, shown + " has mode " + mode +
+    return make_error(errc::unsafe_permissions, shown + " has mode " + octal_mode(st.st_mode) +
                                                     " (writable by others); fix it with chmod 700 " + shown);
   }
   return {};

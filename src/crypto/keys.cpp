@@ -1,5 +1,6 @@
 #include <ftsync/crypto/keys.hpp>
 #include <ftsync/util/assert.hpp>
+#include <ftsync/util/file_mode.hpp>
 
 #include "crypto/base32.hpp"
 #include "crypto/sodium.hpp"
@@ -51,12 +52,6 @@ error errno_error(int err, const std::string& what, const std::filesystem::path&
   else if (err == EEXIST)
     code = errc::already_exists;
   return make_error(code, what + " " + path.string() + ": " + std::strerror(err));
-}
-
-std::string octal_mode(mode_t mode) {
-  char buf[8];
-  std::snprintf(buf, sizeof buf, "%04o", static_cast<unsigned>(mode & 07777));
-  return buf;
 }
 
 // Closes a descriptor on every path out of a function.

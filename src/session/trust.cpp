@@ -1,4 +1,5 @@
 #include <ftsync/session/trust.hpp>
+#include <ftsync/util/file_mode.hpp>
 #include <ftsync/util/log.hpp>
 
 #include <fcntl.h>
@@ -54,9 +55,7 @@ status check_safe(const struct stat& st, const std::filesystem::path& file) {
     return make_error(errc::unsafe_permissions,
                       "trusted peers file " + name + " is not owned by the current user");
   if ((st.st_mode & 077) != 0) {
-    char mode[8];
-    std::snprintf(mode, sizeof mode, "%04o", static_cast<unsigned>(st.st_mode & 07777));
-    return make_error(errc::unsafe_permissions, "trusted peers file " + name + " has mode " + mode +
+    return make_error(errc::unsafe_permissions, "trusted peers file " + name + " has mode " + octal_mode(st.st_mode) +
                                                     "; it must be 0600 (chmod 600 " + name + ")");
   }
   return {};

@@ -352,7 +352,7 @@ struct host::impl {
   // with a 3.4 MB window.
   static bool peer_silent(const ENetPeer& p, enet_uint32 now_ms) {
     if (p.lastReceiveTime == 0 || enet_list_empty(&p.sentReliableCommands)) return false;
-    return ENET_TIME_DIFFERENCE(now_ms, p.lastReceiveTime) > p.roundTripTime + 4 * p.roundTripTimeVariance;
+    return ENET_TIME_DIFFERENCE(now_ms, p.lastReceiveTime) > base_rto(p);
   }
 
   // Into a silent link only one datagram goes at a time: the one due first
@@ -387,10 +387,10 @@ struct host::impl {
     if (ENET_TIME_LESS(due, p.nextTimeout)) p.nextTimeout = due;
   }
 
-  static enet_uint32 rto_cap(const ENetPeer& p) {
-    const enet_uint32 base = p.roundTripTime + 4 * p.roundTripTimeVariance;
-    return std::max<enet_uint32>(k_rto_cap_min_ms, 2 * base);
-  }
+  // ENet's own retransmission timeout for a fresh command (with regulate's
+  // floors applied), and the cap the doubling stops at (see cap_rto).
+  static enet_uint32 base_rto(const ENetPeer& p) { return p.roundTripTime + 4 * p.roundTripTimeVariance; }
+  static enet_uint32 rto_cap(const ENetPeer& p) { return std::max<enet_uint32>(k_rto_cap_min_ms, 2 * base_rto(p)); }
 
   // Fast retransmit. ENet resends a reliable datagram only when its timer
   // runs out (at least the minimum RTT + 200 ms here, see regulate), and
