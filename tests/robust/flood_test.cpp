@@ -142,11 +142,14 @@ TEST_CASE("1000 half-open CONNECTs and 50000 garbage datagrams during a transfer
   REQUIRE(server_key.ok());
   const auto gate = ftsync::session::gate_key_for(*server_key);
   const fs::path src = p.dir / "big.bin";
-  write_random_file(src, 256 * k_mib, 3);
+  // Paced so that it outlasts the attack on any machine: 64 MiB at 4 MB/s
+  // takes ~16 s, the attack and the second push ~3 s. (Unpaced, a 256 MiB
+  // push once finished first on a fast CI machine.)
+  write_random_file(src, 64 * k_mib, 3);
   const fs::path src2 = p.dir / "second.bin";
   write_random_file(src2, 8 * k_mib, 4);
 
-  background push(p.cli, "push-during-flood", {"--json", "push", src.string(), "srv:/in"});
+  background push(p.cli, "push-during-flood", {"--json", "push", "--bwlimit", "4M", src.string(), "srv:/in"});
   // Connected and moving data before the attack starts.
   REQUIRE_MESSAGE(wait_until([&] { return largest_partial(p.root / "in") > 4 * k_mib || !push.proc->running(); }, 60s),
                   push.text());
