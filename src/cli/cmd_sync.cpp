@@ -66,6 +66,9 @@ std::optional<int> resolve_pair(context& ctx, sync_args& a) {
 constexpr auto k_debounce_quiet = 100ms;
 constexpr auto k_debounce_max = 500ms;
 constexpr auto k_poll_interval = 250ms;
+// Watcher paths gathered before a round; beyond this many a full rescan
+// (one pass over the tree) is cheaper than one lookup per path.
+constexpr std::size_t k_max_changed_paths = 8192;
 // Reconnect back-off after the peer went away: 1 s doubling to 30 s.
 constexpr auto k_reconnect_min = 1s;
 constexpr auto k_reconnect_max = 30s;
@@ -220,6 +223,18 @@ int run_sync(context& ctx, sync_args a) {
   std::unique_ptr<sync::engine> eng = std::make_unique<sync::engine>(**f, conn->remote->session(), eo);
   sync::sync_totals total;
   bool need_scan = true;
+  // What the watcher named since the last scan; a full rescan instead when
+  // it lost events (overflow), after a reconnect or an error, and every
+  // --rescan-interval.
+  bool full_scan = true;
+  std::vector<rel_path> changed;
+  auto note_events = [&](const result<store::watch_events>& ev) {
+    if (!ev || ev->overflow) full_scan = true;
+    if (ev && !full_scan) changed.insert(changed.end(), ev->paths.begin(), ev->paths.end());
+    if (changed.size() > k_max_changed_paths) full_scan = true;
+    if (full_scan) changed.clear();
+    if (!ev || ev->changed) need_scan = true;
+  };
   auto last_scan = mono_now();
   auto backoff = std::chrono::duration_cast<std::chrono::milliseconds>(k_reconnect_min);
   ctx.out.emit({{"event", "syncing"}, {"folder", a.local}, {"remote", target->display()}});
@@ -238,14 +253,15 @@ int run_sync(context& ctx, sync_args a) {
       conn = std::move(again.value);
       eng = std::make_unique<sync::engine>(**f, conn->remote->session(), eo);
       backoff = std::chrono::duration_cast<std::chrono::milliseconds>(k_reconnect_min);
-      need_scan = true;
+      need_scan = full_scan = true;
       log::info("reconnected to " + target->peer);
     }
     const auto before = conn->remote->session().stats();
     const auto t0 = mono_now();
-    auto r = eng->round(need_scan);
-    if (need_scan) last_scan = mono_now();
-    need_scan = false;
+    auto r = !need_scan ? eng->round(false) : full_scan ? eng->round(true) : eng->round_changed(std::move(changed));
+    if (need_scan && full_scan) last_scan = mono_now();
+    need_scan = full_scan = false;
+    changed.clear();
     if (!r) {
       if (r.code() == errc::cancelled) break;
       if (is_session_loss(r.code())) {
@@ -255,7 +271,7 @@ int run_sync(context& ctx, sync_args a) {
         continue;
       }
       log::warn("sync: " + r.err().message);
-      need_scan = true;
+      need_scan = full_scan = true;
     } else {
       last = *r;
       total.add(*r);
@@ -267,6 +283,10 @@ int run_sync(context& ctx, sync_args a) {
       // Something was applied: look again at once (our own changes settle,
       // and the peer's index now holds what we pushed).
       if (r->pending > 0 && r->failed < r->pending) {
+        if (watcher)
+          note_events(watcher->poll());
+        else
+          full_scan = true;
         need_scan = true;
         continue;
       }
@@ -279,17 +299,18 @@ int run_sync(context& ctx, sync_args a) {
         continue;
       }
       auto ev = watcher->poll(50ms);
+      note_events(ev);
       if (!ev || ev->changed) {
         const auto first = mono_now();
         while (mono_now() - first < k_debounce_max) {
           auto more = watcher->poll(std::chrono::duration_cast<std::chrono::milliseconds>(k_debounce_quiet));
+          note_events(more);
           if (more && !more->changed) break;
         }
-        need_scan = true;
         break;
       }
     }
-    if (mono_now() - last_scan >= rescan_every) need_scan = true;
+    if (mono_now() - last_scan >= rescan_every) need_scan = full_scan = true;
   }
   if (conn) conn->remote->close();
   status.publish(false, last, total, 0, 0, false);

@@ -276,6 +276,17 @@ result<std::vector<file_entry>> database::all() {
   return rows_to_entries(**s, true);
 }
 
+result<std::vector<file_entry>> database::under(const rel_path& dir) {
+  if (dir.is_root()) return all();
+  // Descendants of "a/b" sort in ["a/b/", "a/b0"): '0' follows '/' in
+  // SQLite's byte order, and the primary key's index answers the range.
+  auto s = m_impl->prepare(
+      "SELECT path,kind,deleted,size,mtime,mode,inode,ctime,hash,version,seq FROM files WHERE path>=? AND path<?");
+  if (!s) return std::move(s).err();
+  (*s)->bind(1, dir.str() + "/").bind(2, dir.str() + "0");
+  return rows_to_entries(**s, true);
+}
+
 result<std::vector<file_entry>> database::changed_since(std::uint64_t after, std::size_t limit) {
   auto s = m_impl->prepare(
       "SELECT path,kind,deleted,size,mtime,mode,inode,ctime,hash,version,seq FROM files WHERE seq>? "

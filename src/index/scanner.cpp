@@ -4,6 +4,7 @@
 #include <ftsync/util/clock.hpp>
 #include <ftsync/util/log.hpp>
 
+#include <algorithm>
 #include <cstring>
 #include <map>
 #include <optional>
@@ -230,33 +231,35 @@ result<hashed_file> hash_file(const store::root& root, const rel_path& path, con
   return out;
 }
 
-result<ignore_matcher> load_ignore(const store::root& root) {
+result<std::string> read_ignore_file(const store::root& root) {
   auto text = root.read_reserved(".ftsyncignore", k_max_ignore_bytes);
-  if (!text) {
-    if (text.code() == errc::not_found) return ignore_matcher{};
-    return std::move(text).err();
-  }
+  if (!text && text.code() == errc::not_found) return std::string{};
+  return text;
+}
+
+result<ignore_matcher> load_ignore(const store::root& root) {
+  auto text = read_ignore_file(root);
+  if (!text) return std::move(text).err();
   return ignore_matcher::parse(*text);
 }
 
-result<scan_stats> scan(const store::root& root, database& db, const ignore_matcher& ignore,
-                        const scan_options& opts) {
-  auto all = db.all();
-  if (!all) return std::move(all).err();
-  std::map<std::string, file_entry> known;
-  for (auto& e : *all) {
+namespace {
+
+std::map<std::string, file_entry> by_path(std::vector<file_entry> entries) {
+  std::map<std::string, file_entry> out;
+  for (auto& e : entries) {
     std::string key = e.path.str();
-    known.emplace(std::move(key), std::move(e));
+    out.emplace(std::move(key), std::move(e));
   }
-  scan_stats stats;
-  batch out(db);
-  walker w{root, ignore, opts, known, out, stats, keep_alive_timer(opts.keep_alive), {}};
-  FTSYNC_TRY(w.walk(rel_path{}, 0));
-  // What is left was not seen: deleted, unless already a tombstone, now
-  // ignored, or beneath a directory that could not be listed.
-  for (auto& [key, e] : known) {
+  return out;
+}
+
+// What is left in `known` was not seen: deleted, unless already a
+// tombstone, now ignored, or beneath a directory that could not be listed.
+status tombstone_unseen(walker& w) {
+  for (auto& [key, e] : w.known) {
     if (e.deleted) continue;
-    if (ignore.ignored(e.path, e.kind == entry_kind::directory)) continue;
+    if (w.ignore.ignored(e.path, e.kind == entry_kind::directory)) continue;
     bool unsure = false;
     for (const auto& d : w.failed_dirs) unsure = unsure || e.path.starts_with(d);
     if (unsure) continue;
@@ -265,9 +268,100 @@ result<scan_stats> scan(const store::root& root, database& db, const ignore_matc
     e.hash = {};
     e.inode = 0;
     e.ctime_ns = 0;
-    e.version.bump(opts.me, now_seconds(opts));
-    ++stats.deleted;
-    FTSYNC_TRY(out.add(pending{std::move(e), std::nullopt, false}));
+    e.version.bump(w.opts.me, now_seconds(w.opts));
+    ++w.stats.deleted;
+    FTSYNC_TRY(w.out.add(pending{std::move(e), std::nullopt, false}));
+  }
+  w.known.clear();
+  return {};
+}
+
+// The paths to rescan, without any that lie beneath another one, each
+// widened to its nearest ancestor the index knows as a live directory (a
+// change inside a directory the index has not seen yet, say created and
+// filled before its watch was added, must bring the directory in too).
+result<std::vector<rel_path>> scan_roots(database& db, std::vector<rel_path> paths) {
+  for (auto& p : paths) {
+    while (!p.is_root() && !p.parent().is_root()) {
+      auto parent = db.get(p.parent());
+      if (!parent) return std::move(parent).err();
+      if (*parent && !(*parent)->deleted && (*parent)->kind == entry_kind::directory) break;
+      p = p.parent();
+    }
+  }
+  std::sort(paths.begin(), paths.end(), [](const rel_path& a, const rel_path& b) { return a.str() < b.str(); });
+  std::vector<rel_path> out;
+  for (auto& p : paths) {
+    if (!out.empty() && p.starts_with(out.back())) continue;  // equal, or beneath it
+    out.push_back(std::move(p));
+  }
+  return out;
+}
+
+}  // namespace
+
+result<scan_stats> scan(const store::root& root, database& db, const ignore_matcher& ignore,
+                        const scan_options& opts) {
+  auto all = db.all();
+  if (!all) return std::move(all).err();
+  std::map<std::string, file_entry> known = by_path(std::move(*all));
+  scan_stats stats;
+  batch out(db);
+  walker w{root, ignore, opts, known, out, stats, keep_alive_timer(opts.keep_alive), {}};
+  FTSYNC_TRY(w.walk(rel_path{}, 0));
+  FTSYNC_TRY(tombstone_unseen(w));
+  FTSYNC_TRY(out.flush());
+  return stats;
+}
+
+result<scan_stats> scan_paths(const store::root& root, database& db, const ignore_matcher& ignore,
+                              const scan_options& opts, std::vector<rel_path> paths) {
+  auto roots = scan_roots(db, std::move(paths));
+  if (!roots) return std::move(roots).err();
+  if (!roots->empty() && roots->front().is_root()) return scan(root, db, ignore, opts);
+  std::map<std::string, file_entry> known;
+  scan_stats stats;
+  batch out(db);
+  walker w{root, ignore, opts, known, out, stats, keep_alive_timer(opts.keep_alive), {}};
+  for (const auto& p : *roots) {
+    auto self = db.get(p);
+    if (!self) return std::move(self).err();
+    if (*self) known.emplace(p.str(), std::move(**self));
+    auto st = root.stat(p);
+    if (!st) {
+      if (st.code() != errc::not_found && st.code() != errc::not_a_directory) {
+        w.failed_dirs.push_back(p);  // unreadable now: keep what the index says
+        known.clear();
+        continue;
+      }
+    } else if (st->kind == store::file_kind::directory || st->kind == store::file_kind::regular) {
+      const bool is_dir = st->kind == store::file_kind::directory;
+      if (!ignore.ignored(p, is_dir)) {
+        if (is_dir) {
+          auto below = db.under(p);
+          if (!below) return std::move(below).err();
+          for (auto& e : *below) {
+            std::string key = e.path.str();
+            known.emplace(std::move(key), std::move(e));
+          }
+          FTSYNC_TRY(w.on_dir(p, *st));
+          FTSYNC_TRY(w.walk(p, 1));
+        } else {
+          FTSYNC_TRY(w.on_file(p, *st));
+        }
+      }
+    }
+    // Gone, replaced by a symlink or special file, or a file where a
+    // directory was: whatever the index had there and was not seen is deleted.
+    if (!st || st->kind != store::file_kind::directory) {
+      auto below = db.under(p);
+      if (!below) return std::move(below).err();
+      for (auto& e : *below) {
+        std::string key = e.path.str();
+        known.emplace(std::move(key), std::move(e));
+      }
+    }
+    FTSYNC_TRY(tombstone_unseen(w));
   }
   FTSYNC_TRY(out.flush());
   return stats;

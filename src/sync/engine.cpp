@@ -8,6 +8,7 @@
 
 #include <deque>
 #include <map>
+#include <optional>
 
 namespace ftsync::sync {
 
@@ -500,12 +501,14 @@ struct engine::impl {
     return make_error(errc::internal, "unknown action");
   }
 
-  result<sync_totals> round(bool scan_local) {
+  // `changed`: rescan only these paths; none: the whole folder.
+  result<sync_totals> round(bool scan_local, std::optional<std::vector<rel_path>> changed = std::nullopt) {
     t = sync_totals{};
     t.rounds = 1;
     bool local_changed = false;
     if (scan_local) {
-      auto scanned = f.rescan([this] { s.keep_alive(); });
+      auto keep_alive = [this] { s.keep_alive(); };
+      auto scanned = changed ? f.rescan_paths(std::move(*changed), keep_alive) : f.rescan(keep_alive);
       if (!scanned) return std::move(scanned).err();
       t.hashed_files = scanned->hashed_files;
       local_changed = scanned->changed + scanned->deleted > 0;
@@ -549,6 +552,10 @@ engine::engine(folder& local, session::client& session, engine_options opts)
     : m_impl(std::make_shared<impl>(local, session, std::move(opts))) {}
 
 result<sync_totals> engine::round(bool scan_local) { return m_impl->round(scan_local); }
+
+result<sync_totals> engine::round_changed(std::vector<rel_path> changed) {
+  return m_impl->round(true, std::move(changed));
+}
 
 result<sync_totals> engine::run_once() {
   sync_totals total;

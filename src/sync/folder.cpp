@@ -28,20 +28,37 @@ result<std::unique_ptr<folder>> folder::open(const std::filesystem::path& dir,
   auto db = index::database::open(db_file);
   if (!db) return std::move(db).err();
   std::unique_ptr<folder> f(new folder(std::move(*r), std::move(*db), me));
-  auto ign = index::load_ignore(f->m_root);
-  if (!ign) return std::move(ign).err();
-  f->m_ignore = std::move(*ign);
+  FTSYNC_TRY(f->reload_ignore());
   return f;
 }
 
+status folder::reload_ignore() {
+  auto text = index::read_ignore_file(m_root);
+  if (!text) return std::move(text).err();
+  m_ignore = index::ignore_matcher::parse(*text);
+  m_ignore_text = std::move(*text);
+  return {};
+}
+
 result<index::scan_stats> folder::rescan(const keep_alive_fn& keep_alive) {
-  auto ign = index::load_ignore(m_root);
-  if (!ign) return std::move(ign).err();
-  m_ignore = std::move(*ign);
+  FTSYNC_TRY(reload_ignore());
   index::scan_options o;
   o.me = m_me;
   o.keep_alive = keep_alive;
   auto st = index::scan(m_root, m_db, m_ignore, o);
+  if (!st) return std::move(st).err();
+  m_last = *st;
+  return st;
+}
+
+result<index::scan_stats> folder::rescan_paths(std::vector<rel_path> changed, const keep_alive_fn& keep_alive) {
+  auto text = index::read_ignore_file(m_root);
+  if (!text) return std::move(text).err();
+  if (*text != m_ignore_text) return rescan(keep_alive);
+  index::scan_options o;
+  o.me = m_me;
+  o.keep_alive = keep_alive;
+  auto st = index::scan_paths(m_root, m_db, m_ignore, o, std::move(changed));
   if (!st) return std::move(st).err();
   m_last = *st;
   return st;

@@ -92,19 +92,23 @@ struct service::impl {
   }
 
   // Rescans when the folder may have changed since the last scan.
+  // Only the paths the watcher named, when it named them all; the whole
+  // folder at first, without a watcher, after an overflow, when forced and
+  // every rescan interval.
   status refresh(session::session_ref& s, bool force) {
-    bool due = force || !scanned || !watcher;
+    bool full = force || !scanned || !watcher || mono_now() - last_scan >= rescan_interval;
+    std::vector<rel_path> changed;
     if (watcher) {
       auto ev = watcher->poll();
-      if (ev && ev->changed) due = true;
-      if (!ev) due = true;
+      if (!ev || ev->overflow) full = true;
+      if (ev && ev->changed && !full) changed = std::move(ev->paths);
     }
-    if (!due && mono_now() - last_scan >= rescan_interval) due = true;
-    if (!due) return {};
-    auto st = f->rescan([&s] { s.keep_alive(); });
+    if (!full && changed.empty()) return {};
+    auto keep_alive = [&s] { s.keep_alive(); };
+    auto st = full ? f->rescan(keep_alive) : f->rescan_paths(std::move(changed), keep_alive);
     if (!st) return std::move(st).err();
     scanned = true;
-    last_scan = mono_now();
+    if (full) last_scan = mono_now();
     if (st->changed + st->deleted > 0)
       log::info("sync: served folder changed: " + std::to_string(st->changed) + " changed, " +
                 std::to_string(st->deleted) + " deleted");

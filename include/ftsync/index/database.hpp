@@ -64,6 +64,8 @@ class database {
 
   result<std::optional<file_entry>> get(const rel_path& path);
   result<std::vector<file_entry>> all();
+  // Every entry strictly beneath `dir` (the whole index for the root).
+  result<std::vector<file_entry>> under(const rel_path& dir);
   // Entries whose sequence is > `after`, in sequence order, at most `limit`.
   result<std::vector<file_entry>> changed_since(std::uint64_t after, std::size_t limit);
 

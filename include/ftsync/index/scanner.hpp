@@ -49,6 +49,17 @@ result<hashed_file> hash_file(const store::root& root, const rel_path& path, con
 result<scan_stats> scan(const store::root& root, database& db, const ignore_matcher& ignore,
                         const scan_options& opts);
 
+// Scans only `paths` and everything beneath them: the paths an inotify
+// watcher named (store/watcher.hpp), so that one change in a 100k-file
+// folder costs a few stats instead of 100k. A path that is gone, or is now
+// a symlink or special file, becomes a tombstone with everything the index
+// had beneath it. A path whose parent the index does not know as a
+// directory widens to that parent (the root: a full scan()).
+result<scan_stats> scan_paths(const store::root& root, database& db, const ignore_matcher& ignore,
+                              const scan_options& opts, std::vector<rel_path> paths);
+
+// The text of .ftsyncignore in the folder root ("" when missing).
+result<std::string> read_ignore_file(const store::root& root);
 // Loads .ftsyncignore from the folder root (an empty matcher when missing).
 result<ignore_matcher> load_ignore(const store::root& root);
 

@@ -19,6 +19,7 @@
 #include <atomic>
 #include <functional>
 #include <string>
+#include <vector>
 
 namespace ftsync::sync {
 
@@ -65,6 +66,8 @@ class engine {
   // `scan_local` the local index is taken as current (the background mode
   // rescans only when the watcher saw a change or the periodic rescan is due).
   result<sync_totals> round(bool scan_local = true);
+  // A round that rescans only the paths a watcher named (and beneath them).
+  result<sync_totals> round_changed(std::vector<rel_path> changed);
   // Rounds until a round finds nothing to do (at most 8): `sync --once`.
   result<sync_totals> run_once();
 

@@ -11,6 +11,8 @@
 
 #include <filesystem>
 #include <memory>
+#include <string>
+#include <vector>
 
 namespace ftsync::sync {
 
@@ -35,6 +37,10 @@ class folder {
   // unchanged files).
   // `keep_alive` runs every ~100 ms meanwhile (index/scanner.hpp).
   result<index::scan_stats> rescan(const keep_alive_fn& keep_alive = {});
+  // Rescans only `changed` and what is beneath them (the paths a watcher
+  // reported): a full rescan when .ftsyncignore changed since it was last
+  // read (new rules may hide or reveal anything) or a path is the root.
+  result<index::scan_stats> rescan_paths(std::vector<rel_path> changed, const keep_alive_fn& keep_alive = {});
   // Totals of the last rescan.
   const index::scan_stats& last_scan() const noexcept { return m_last; }
 
@@ -53,6 +59,10 @@ class folder {
   index::ignore_matcher m_ignore;
   index::device_id m_me = 0;
   index::scan_stats m_last;
+  // .ftsyncignore's text as last parsed (empty when missing): the watcher
+  // skips ".ftsync*" names, so rescan_paths re-reads and compares it.
+  std::string m_ignore_text;
+  status reload_ignore();
 };
 
 }  // namespace ftsync::sync

@@ -308,3 +308,81 @@ TEST_CASE("scanner: finds new, changed and deleted files; an unchanged rescan re
   CHECK(s5->hashed_files == 1);
   CHECK(db->max_sequence().value() == seq2);
 }
+
+// The background mode rescans only what the watcher named: the same
+// results as a full scan for those paths, and nothing read or changed
+// elsewhere (an edit the watcher did not name waits for the full rescan).
+TEST_CASE("scanner: scan_paths rescans only the named paths and what is beneath them") {
+  temp t;
+  const fs::path folder = t.dir / "folder";
+  fs::create_directories(folder / "keep");
+  fs::create_directories(folder / "moved" / "inner");
+  write(folder / "keep" / "x.txt", "x");
+  write(folder / "keep" / "unnamed.txt", "before");
+  write(folder / "moved" / "inner" / "y.txt", "y");
+  write(folder / "top.txt", "top");
+  auto root = store::root::open(folder);
+  REQUIRE(root.ok());
+  auto db = database::open(t.dir / "index.db");
+  REQUIRE(db.ok());
+  ignore_matcher none;
+  scan_options o;
+  o.me = 7;
+  REQUIRE(scan(*root, *db, none, o).ok());
+
+  // A new file, an edit, a directory renamed, a new directory with content
+  // created before any watch saw it, a file replaced by a directory; and one
+  // edit the "watcher" does not name.
+  write(folder / "keep" / "new.txt", "new");
+  write(folder / "keep" / "x.txt", "x, edited");
+  write(folder / "keep" / "unnamed.txt", "after, longer");
+  fs::rename(folder / "moved", folder / "renamed");
+  fs::create_directories(folder / "fresh" / "deep");
+  write(folder / "fresh" / "deep" / "z.txt", "z");
+  fs::remove(folder / "top.txt");
+  fs::create_directories(folder / "top.txt");
+  write(folder / "top.txt" / "w.txt", "w");
+
+  const auto s = scan_paths(*root, *db, none, o,
+                            {rp("keep/new.txt"), rp("keep/x.txt"), rp("moved"), rp("renamed"),
+                             rp("fresh/deep/z.txt"), rp("top.txt"), rp("keep/x.txt")});
+  REQUIRE_MESSAGE(s.ok(), s.err().message);
+  // Read: new.txt, x.txt, renamed/inner/y.txt, fresh/deep/z.txt (widened to
+  // "fresh": its parent is unknown), top.txt/w.txt. Not unnamed.txt.
+  CHECK(s->hashed_files == 5);
+  CHECK(s->deleted == 3);  // moved, moved/inner, moved/inner/y.txt
+  auto live = [&](const char* p) {
+    auto e = db->get(rp(p));
+    return e.ok() && e->has_value() && !(*e)->deleted;
+  };
+  CHECK(live("keep/new.txt"));
+  CHECK((*db->get(rp("keep/x.txt")))->size == 9);
+  CHECK((*db->get(rp("keep/unnamed.txt")))->size == 6);  // not named: unchanged until a full scan
+  CHECK_FALSE(live("moved"));
+  CHECK_FALSE(live("moved/inner/y.txt"));
+  CHECK(live("renamed/inner/y.txt"));
+  CHECK(live("fresh"));
+  CHECK(live("fresh/deep"));
+  CHECK(live("fresh/deep/z.txt"));
+  CHECK((*db->get(rp("top.txt")))->kind == entry_kind::directory);
+  CHECK(live("top.txt/w.txt"));
+
+  // The full scan then finds only what the watcher did not name.
+  const auto full = scan(*root, *db, none, o);
+  REQUIRE(full.ok());
+  CHECK(full->changed == 1);
+  CHECK(full->hashed_files == 1);
+  CHECK(full->deleted == 0);
+
+  // A directory removed with its content; the root named: a full scan.
+  fs::remove_all(folder / "renamed");
+  const auto gone = scan_paths(*root, *db, none, o, {rp("renamed")});
+  REQUIRE(gone.ok());
+  CHECK(gone->deleted == 3);
+  CHECK_FALSE(live("renamed/inner/y.txt"));
+  write(folder / "keep" / "unnamed.txt", "again");
+  const auto at_root = scan_paths(*root, *db, none, o, {rel_path{}});
+  REQUIRE(at_root.ok());
+  CHECK(at_root->changed == 1);
+  CHECK(at_root->files == 5);  // a full scan walked everything
+}
