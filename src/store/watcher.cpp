@@ -107,10 +107,13 @@ result<watch_events> watcher::poll(std::chrono::milliseconds timeout) {
       }
       if (it == s.dirs.end()) continue;
       const std::string_view name = ev->len > 0 ? std::string_view(ev->name) : std::string_view{};
-      if (!name.empty() && is_reserved_name(name)) continue;  // our own temp files
+      // Our own temp files are not news; the ignore file is, and changes
+      // what every path means, so it is reported as the root (a full rescan).
+      const bool ignore_file = name == ".ftsyncignore" && it->second.is_root();
+      if (!name.empty() && is_reserved_name(name) && !ignore_file) continue;
       out.changed = true;
       rel_path where = it->second;
-      if (!name.empty()) {
+      if (!name.empty() && !ignore_file) {
         auto child = where.join(name);
         if (!child) continue;
         where = *child;

@@ -9,6 +9,7 @@
 #include <deque>
 #include <map>
 #include <optional>
+#include <set>
 
 namespace ftsync::sync {
 
@@ -45,6 +46,9 @@ constexpr std::size_t k_pull_window = 16;
 constexpr std::size_t k_push_window_bytes = 4 * 1024 * 1024;
 constexpr std::size_t k_chunks_per_page = 2048;
 constexpr int k_max_rounds = 8;
+// Above this many paths to plan, loading both whole indexes (one query
+// each) is cheaper than a lookup per path.
+constexpr std::size_t k_incremental_plan_max = 20000;
 
 wire::request_id id_of(const wire::message& m) {
   return std::visit(
@@ -70,6 +74,17 @@ struct engine::impl {
   // loading both indexes and planning takes ~0.5 s, every 250 ms otherwise).
   bool clean = false;
   std::uint64_t remote_new = 0;  // records the last index read brought
+  // Incremental planning: after one full plan, a round plans only the paths
+  // that can differ: local entries written since the last plan (sequence
+  // above planned_seq), records the peer sent since, and the paths of the
+  // last plan's actions (failed ones are retried, done ones confirmed). A
+  // path in none of these was equal on both sides at the last plan and has
+  // not changed on either since.
+  bool planned_fully = false;
+  std::uint64_t planned_seq = 0;
+  std::set<rel_path> remote_dirty;  // paths of records received since the last plan
+  std::vector<rel_path> carried;    // the last plan's action paths
+  std::uint64_t planned_ignore = 0;  // folder::ignore_generation() at the last plan
 
   impl(folder& fo, session::client& se, engine_options op) : f(fo), s(se), o(std::move(op)) {
     cache_key = o.peer_key + ":" + o.remote_dir.str();
@@ -129,7 +144,8 @@ struct engine::impl {
   }
 
   // ---------------------------------------------------------------- index
-  result<entry_map> read_remote_index(bool load_always) {
+  // Brings the cached copy of the peer's index up to date.
+  status read_remote_index() {
     auto ps = f.db().peer(cache_key);
     if (!ps) return std::move(ps).err();
     index::peer_state st = *ps;
@@ -144,6 +160,7 @@ struct engine::impl {
           // recreated): its sequences restarted, our cache is void.
           FTSYNC_TRY(f.db().clear_remote(cache_key));
           st = index::peer_state{reply->index_id, 0};
+          planned_fully = false;
         }
         for (const auto& rec : reply->records) {
           auto e = from_wire(rec);
@@ -157,6 +174,7 @@ struct engine::impl {
           if (!local) continue;  // outside the synced remote folder
           e->path = *local;
           FTSYNC_TRY(f.db().put_remote(cache_key, *e));
+          if (remote_dirty.size() <= k_incremental_plan_max) remote_dirty.insert(e->path);
         }
         return f.db().set_peer(cache_key, st);
       };
@@ -167,15 +185,45 @@ struct engine::impl {
       FTSYNC_TRY(f.db().commit());
       if (!reply->more) break;
     }
-    if (!load_always && remote_new == 0) return entry_map{};
-    auto all = f.db().remote_all(cache_key);
-    if (!all) return std::move(all).err();
-    entry_map out;
-    for (auto& e : *all) {
-      auto p = e.path;
-      out.emplace(std::move(p), std::move(e));
+    return {};
+  }
+
+  // Both sides' entries for every path that can need an action (see
+  // planned_fully), or for all paths when that set is large or unknown.
+  status load_for_plan(entry_map& local, entry_map& remote) {
+    auto top = f.db().max_sequence();  // before reading: later writes count next time
+    if (!top) return std::move(top).err();
+    std::vector<index::file_entry> written;
+    if (planned_fully) {
+      auto w = f.db().changed_since(planned_seq, k_incremental_plan_max + 1);
+      if (!w) return std::move(w).err();
+      written = std::move(*w);
     }
-    return out;
+    const bool full = !planned_fully || written.size() + remote_dirty.size() + carried.size() > k_incremental_plan_max;
+    if (full) {
+      auto all = f.db().all();
+      if (!all) return std::move(all).err();
+      for (auto& e : *all) local.emplace(e.path, std::move(e));
+      auto rall = f.db().remote_all(cache_key);
+      if (!rall) return std::move(rall).err();
+      for (auto& e : *rall) remote.emplace(e.path, std::move(e));
+    } else {
+      std::set<rel_path> paths(remote_dirty.begin(), remote_dirty.end());
+      paths.insert(carried.begin(), carried.end());
+      for (auto& e : written) paths.insert(e.path);
+      for (const auto& p : paths) {
+        auto l = f.db().get(p);
+        if (!l) return std::move(l).err();
+        if (*l) local.emplace(p, std::move(**l));
+        auto r = f.db().remote_get(cache_key, p);
+        if (!r) return std::move(r).err();
+        if (*r) remote.emplace(p, std::move(**r));
+      }
+    }
+    planned_fully = true;
+    planned_seq = *top;
+    remote_dirty.clear();
+    return {};
   }
 
   // ---------------------------------------------------------------- pull
@@ -506,6 +554,10 @@ struct engine::impl {
     t = sync_totals{};
     t.rounds = 1;
     bool local_changed = false;
+    // A full rescan (start, --once, the periodic one) also plans every path,
+    // and so does a change of the ignore rules (what was hidden may now
+    // need an action).
+    if ((scan_local && !changed) || f.ignore_generation() != planned_ignore) planned_fully = false;
     if (scan_local) {
       auto keep_alive = [this] { s.keep_alive(); };
       auto scanned = changed ? f.rescan_paths(std::move(*changed), keep_alive) : f.rescan(keep_alive);
@@ -513,19 +565,17 @@ struct engine::impl {
       t.hashed_files = scanned->hashed_files;
       local_changed = scanned->changed + scanned->deleted > 0;
     }
-    auto remote = read_remote_index(!clean || local_changed);
-    if (!remote) return std::move(remote).err();
-    if (clean && !local_changed && remote_new == 0) return t;
+    FTSYNC_TRY(read_remote_index());
+    if (f.ignore_generation() != planned_ignore) planned_fully = false;
+    if (clean && !local_changed && remote_new == 0 && planned_fully) return t;
     clean = false;
-    auto all = f.db().all();
-    if (!all) return std::move(all).err();
-    entry_map local;
-    for (auto& e : *all) {
-      auto p = e.path;
-      local.emplace(std::move(p), std::move(e));
-    }
-    auto actions = plan(local, *remote, f.ignore());
+    planned_ignore = f.ignore_generation();
+    entry_map local, remote;
+    FTSYNC_TRY(load_for_plan(local, remote));
+    auto actions = plan(local, remote, f.ignore());
     clean = actions.empty();
+    carried.clear();
+    for (const auto& a : actions) carried.push_back(a.path);
     for (const auto& a : actions) {
       if (o.stop && o.stop->load()) return make_error(errc::cancelled, "interrupted");
       auto r = apply(a);

@@ -35,8 +35,10 @@ result<std::unique_ptr<folder>> folder::open(const std::filesystem::path& dir,
 status folder::reload_ignore() {
   auto text = index::read_ignore_file(m_root);
   if (!text) return std::move(text).err();
+  if (*text == m_ignore_text && m_ignore_generation != 0) return {};
   m_ignore = index::ignore_matcher::parse(*text);
   m_ignore_text = std::move(*text);
+  ++m_ignore_generation;
   return {};
 }
 

@@ -354,6 +354,62 @@ TEST_CASE("sync in the background: a change on either side arrives within a seco
   CHECK_MESSAGE(same_trees(local, p.root) == "", same_trees(local, p.root));
 }
 
+// Background rounds rescan only what the watcher named and plan only the
+// paths that changed since the last plan (the full rescan is an hour away
+// here): every kind of change on either side must still converge, and a new
+// .ftsyncignore takes effect at once.
+TEST_CASE("sync in the background: watcher-driven rounds converge on every kind of change, both sides") {
+  pair_setup p("sync-incremental");
+  const fs::path local = p.dir / "local";
+  fs::create_directories(local / "a" / "sub");
+  write_text(local / "a" / "1.txt", "one\n");
+  write_text(local / "a" / "sub" / "2.txt", "two\n");
+  write_text(local / "b.txt", "bee\n");
+  const std::vector<std::string> argv = {ftsync_binary().string(), "sync", "--rescan-interval", "3600",
+                                         local.string(), "srv:/"};
+  child bg(argv, p.cli.env(), p.dir / "sync.out", p.dir / "sync.err");
+  auto converged = [&] { return wait_until([&] { return same_trees(local, p.root).empty(); }, 10s, 20ms); };
+  REQUIRE_MESSAGE(converged(), (same_trees(local, p.root) + read_text(p.dir / "sync.err")));
+
+  // Local: a new file, an edit, a directory renamed, an empty directory.
+  write_text(local / "new.txt", "new\n");
+  write_text(local / "b.txt", "bee, edited\n");
+  fs::rename(local / "a", local / "a2");
+  fs::create_directories(local / "empty");
+  REQUIRE_MESSAGE(converged(), same_trees(local, p.root));
+  CHECK_FALSE(fs::exists(p.root / "a"));
+
+  // Server: a subtree removed, a new file, a new nested directory.
+  fs::remove_all(p.root / "a2" / "sub");
+  write_text(p.root / "srv.txt", "from the server\n");
+  fs::create_directories(p.root / "srvdir" / "deep");
+  write_text(p.root / "srvdir" / "deep" / "3.txt", "three\n");
+  REQUIRE_MESSAGE(converged(), same_trees(local, p.root));
+  CHECK_FALSE(fs::exists(local / "a2" / "sub"));
+
+  // Local again: rmdir, rm, and a file moved between directories.
+  fs::remove(local / "empty");
+  fs::remove(local / "new.txt");
+  fs::rename(local / "srvdir" / "deep" / "3.txt", local / "a2" / "3.txt");
+  REQUIRE_MESSAGE(converged(), same_trees(local, p.root));
+  CHECK_FALSE(fs::exists(p.root / "empty"));
+
+  // Ignore rules: a matching file stays local; once the rule is gone the
+  // file travels without waiting for the periodic rescan.
+  write_text(local / ".ftsyncignore", "*.log\n");
+  std::this_thread::sleep_for(300ms);
+  write_text(local / "keep.log", "local only\n");
+  std::this_thread::sleep_for(1500ms);
+  CHECK_FALSE(fs::exists(p.root / "keep.log"));
+  write_text(local / ".ftsyncignore", "# nothing ignored\n");
+  CHECK(wait_until([&] { return fs::exists(p.root / "keep.log"); }, 5s, 20ms));
+  fs::remove(local / ".ftsyncignore");
+  REQUIRE_MESSAGE(converged(), same_trees(local, p.root));
+
+  bg.signal(SIGTERM);
+  CHECK(bg.wait_for(10s).has_value());
+}
+
 TEST_CASE("sync --once killed mid-transfer resumes without re-sending verified chunks, either direction") {
   pair_setup p("sync-resume");
   const fs::path local = p.dir / "local";

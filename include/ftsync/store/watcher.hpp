@@ -7,7 +7,8 @@
 // failure to add a watch (max_user_watches) is reported as `overflow`, which
 // means "rescan everything" — the periodic rescan covers whatever a watcher
 // can miss. Events on ftsync's own reserved names (partial files) are
-// dropped so our own writes do not wake us up.
+// dropped so our own writes do not wake us up, except .ftsyncignore in the
+// root, reported as the root itself (new rules: rescan everything).
 #include <ftsync/store/root.hpp>
 
 #include <chrono>

@@ -41,6 +41,8 @@ class folder {
   // reported): a full rescan when .ftsyncignore changed since it was last
   // read (new rules may hide or reveal anything) or a path is the root.
   result<index::scan_stats> rescan_paths(std::vector<rel_path> changed, const keep_alive_fn& keep_alive = {});
+  // Changes whenever the ignore rules' text does.
+  std::uint64_t ignore_generation() const noexcept { return m_ignore_generation; }
   // Totals of the last rescan.
   const index::scan_stats& last_scan() const noexcept { return m_last; }
 
@@ -62,6 +64,7 @@ class folder {
   // .ftsyncignore's text as last parsed (empty when missing): the watcher
   // skips ".ftsync*" names, so rescan_paths re-reads and compares it.
   std::string m_ignore_text;
+  std::uint64_t m_ignore_generation = 0;
   status reload_ignore();
 };
 
