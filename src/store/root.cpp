@@ -159,6 +159,13 @@ status root::set_mtime(const rel_path& path, std::int64_t mtime_ns) {
   }
   auto parent = open_parent(m_fd, path, dir_access::path_only);
   if (!parent) return std::move(parent).err();
+  // Checked by name, then set by name: no peer request creates hard links,
+  // and opening the file to set its times through the descriptor would
+  // need read access that utimensat does not.
+  struct stat st {};
+  if (::fstatat(parent->fd.get(), parent->name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0)
+    return sys_error(errno, "cannot set mtime of", path.str());
+  if (S_ISREG(st.st_mode) && st.st_nlink > 1) return hard_linked_error(path);
   if (::utimensat(parent->fd.get(), parent->name.c_str(), times, AT_SYMLINK_NOFOLLOW) != 0)
     return sys_error(errno, "cannot set mtime of", path.str());
   return {};

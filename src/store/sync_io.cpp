@@ -38,6 +38,7 @@ status root::set_mode(const rel_path& path, std::uint32_t mode) {
   if (::fstat(fd.get(), &st) != 0) return sys_error(errno, "cannot stat", path.str());
   if (!S_ISREG(st.st_mode) && !S_ISDIR(st.st_mode))
     return make_error(errc::not_regular_file, "'" + path.str() + "' is not a file or directory");
+  if (S_ISREG(st.st_mode) && st.st_nlink > 1) return hard_linked_error(path);
   if (::fchmod(fd.get(), m) != 0) return sys_error(errno, "cannot chmod", path.str());
   return {};
 }

@@ -39,6 +39,12 @@ error sys_error(int err, std::string_view what, std::string_view path) {
   return sys_error(errc_from_errno(err), err, what, path);
 }
 
+error hard_linked_error(const rel_path& path) {
+  return make_error(errc::not_regular_file, "'" + escape_for_log(path.str()) +
+                                                "' has other hard links (perhaps outside the root): its mode and "
+                                                "mtime are left alone");
+}
+
 file_kind kind_from_mode(mode_t mode) noexcept {
   if (S_ISREG(mode)) return file_kind::regular;
   if (S_ISDIR(mode)) return file_kind::directory;
@@ -55,6 +61,7 @@ file_info info_from_stat(const struct stat& st, std::string_view name) {
   info.mode = static_cast<std::uint32_t>(st.st_mode & 07777);
   info.inode = static_cast<std::uint64_t>(st.st_ino);
   info.ctime_ns = to_ns(st.st_ctim);
+  info.links = static_cast<std::uint64_t>(st.st_nlink);
   return info;
 }
 

@@ -23,6 +23,9 @@ error sys_error(int err, std::string_view what, std::string_view path);
 // Same, with an explicit code (for errnos whose meaning depends on the call).
 error sys_error(errc code, int err, std::string_view what, std::string_view path);
 
+// Refusal to change the mode or mtime of a file that has other hard links.
+error hard_linked_error(const rel_path& path);
+
 file_kind kind_from_mode(mode_t mode) noexcept;
 
 // Sizes are reported for regular files only: a directory's st_size is a

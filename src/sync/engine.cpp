@@ -233,6 +233,7 @@ struct engine::impl {
   status pull_content(const file_entry& remote, const rel_path& target, file_entry want,
                       const std::optional<file_entry>& expect) {
     last_pulled_bytes = 0;
+    FTSYNC_TRY(file_builder::make_way(f, target, expect));
     auto b = file_builder::open(f, target, want);
     if (!b) return std::move(b).err();
     std::vector<std::uint64_t> need;
@@ -352,8 +353,11 @@ struct engine::impl {
       if (!st) ++t.dirs, emit(a.path.str(), "dir", 0, 0);
       return {};
     }
-    // A file. Same content here: metadata only.
-    if (l && !l->deleted && l->kind == entry_kind::file && l->hash == r.hash && l->size == r.size) {
+    // A file. Same content here: metadata only, unless the file has other
+    // hard links (store::root leaves their metadata alone): then it is
+    // rebuilt below from its own chunks, which replaces the link.
+    if (l && !l->deleted && l->kind == entry_kind::file && l->hash == r.hash && l->size == r.size &&
+        !f.has_other_links(a.path)) {
       if (!f.disk_matches(*l)) return make_error(errc::already_exists, "'" + a.path.str() + "' changed locally");
       FTSYNC_TRY(root.set_mode(a.path, r.mode));
       FTSYNC_TRY(root.set_mtime(a.path, r.mtime_ns));

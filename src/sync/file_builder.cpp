@@ -20,6 +20,16 @@ result<file_builder> file_builder::open(folder& f, const rel_path& target, const
   return b;
 }
 
+status file_builder::make_way(folder& f, const rel_path& target, const std::optional<index::file_entry>& expect) {
+  if (!expect || expect->deleted || expect->kind != index::entry_kind::directory) return {};
+  auto st = f.root().stat(target);
+  if (!st) return st.code() == errc::not_found ? status{} : status{std::move(st).err()};
+  if (st->kind != store::file_kind::directory) return {};  // commit's check decides
+  auto rm = f.root().remove_dir(target);
+  if (!rm && rm.code() != errc::not_found) return rm;
+  return {};
+}
+
 bool file_builder::try_local(const index::chunk& c) {
   m_buf.resize(c.size);
   // 1. A partial file from an interrupted run already holds it.
@@ -99,7 +109,7 @@ status file_builder::commit(const std::optional<index::file_entry>& expect, cons
   FTSYNC_TRY(m_partial.truncate(m_want.size));
   // The target must still be what the plan saw: a local edit since the
   // scan is never overwritten (the next round sees it and decides).
-  if (expect && !expect->deleted) {
+  if (expect && !expect->deleted && expect->kind == index::entry_kind::file) {
     if (!m_folder->disk_matches(*expect))
       return make_error(errc::already_exists, "'" + m_target.str() + "' changed locally during the sync");
   } else {

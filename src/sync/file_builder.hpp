@@ -25,6 +25,12 @@ class file_builder {
   // `want` is the version being built (size, mtime, mode, hash, version);
   // `target` is where it goes (want.path, or a conflict copy's name).
   static result<file_builder> open(folder& f, const rel_path& target, const index::file_entry& want);
+  // When the version being built replaces a directory (`expect`, what the
+  // plan saw at the target, is a live directory): removes that directory,
+  // which must be empty by now (the planner runs the deletions beneath it
+  // first). A directory that still holds entries (new or ignored ones) is
+  // kept, errc::not_empty, and the file waits for a later round.
+  static status make_way(folder& f, const rel_path& target, const std::optional<index::file_entry>& expect);
 
   // Adds the next page of the chunk list (peer input: checked to be
   // contiguous, 1..chunk_max bytes each, within want.size) and returns the

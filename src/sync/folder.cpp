@@ -66,6 +66,11 @@ result<index::scan_stats> folder::rescan_paths(std::vector<rel_path> changed, co
   return st;
 }
 
+bool folder::has_other_links(const rel_path& path) const {
+  auto st = m_root.stat(path);
+  return st && st->kind == store::file_kind::regular && st->links > 1;
+}
+
 bool folder::disk_matches(const index::file_entry& e) {
   auto st = m_root.stat(e.path);
   if (!st) return e.deleted && st.code() == errc::not_found;

@@ -77,7 +77,12 @@ int phase_of(const action& a) {
   }
   if (win == nullptr) return 1;
   if (win->deleted) return win->kind == entry_kind::directory ? 3 : 2;
-  return win->kind == entry_kind::directory ? 0 : 1;
+  if (win->kind == entry_kind::directory) return 0;
+  // A file that takes the place of a live directory on the receiving side
+  // goes last: the deletions beneath the directory must empty it first.
+  const auto& lose = a.kind == action_kind::pull ? a.local : a.remote;
+  if (lose && !lose->deleted && lose->kind == entry_kind::directory) return 4;
+  return 1;
 }
 
 }  // namespace

@@ -223,8 +223,11 @@ struct service::impl {
       FTSYNC_TRY(f->db().put(e));
       return s.send(wire::ok{m.id});
     }
-    // A file with the same content: only mode, mtime and version change.
-    if (c && !c->deleted && c->kind == index::entry_kind::file && c->hash == e.hash && c->size == e.size) {
+    // A file with the same content: only mode, mtime and version change
+    // (with other hard links: the ordinary upload below replaces the link,
+    // from local chunks).
+    if (c && !c->deleted && c->kind == index::entry_kind::file && c->hash == e.hash && c->size == e.size &&
+        !f->has_other_links(e.path)) {
       if (auto r = root.set_mode(e.path, e.mode); !r) return reply_error(s, m.id, r.err());
       if (auto r = root.set_mtime(e.path, e.mtime_ns); !r) return reply_error(s, m.id, r.err());
       auto stt = root.stat(e.path);
@@ -255,6 +258,7 @@ struct service::impl {
     if (st.uploads.size() >= limits::max_open_transfers)
       return reply_error(s, m.id, make_error(errc::busy, "too many sync uploads open in this session"));
     take_over(e.path, s);
+    if (auto r = file_builder::make_way(*f, e.path, c); !r) return reply_error(s, m.id, r.err());
     auto b = file_builder::open(*f, e.path, e);
     if (!b) return reply_error(s, m.id, b.err());
     const std::uint32_t t = st.next_transfer++;

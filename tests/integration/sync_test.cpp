@@ -551,6 +551,74 @@ TEST_CASE("sync --once: a directory on one side and a file of the same name on t
   CHECK_MESSAGE(same_trees(local, p.root) == "", same_trees(local, p.root));
 }
 
+// A directory with content replaced by a file, on either side: the file
+// is applied after the deletions beneath the directory, in the same round
+// (before, it failed on the non-empty directory and waited a round).
+TEST_CASE("sync --once: a file that replaced a non-empty directory arrives in one round, either direction") {
+  pair_setup p("sync-dir-to-file");
+  const fs::path local = p.dir / "local";
+  for (const char* name : {"pulled", "pushed"}) {
+    fs::create_directories(local / name / "sub");
+    write_text(local / name / "a.txt", "a\n");
+    write_text(local / name / "sub" / "b.txt", "b\n");
+  }
+  sync_once(p, local);
+  REQUIRE(fs::is_directory(p.root / "pulled" / "sub"));
+  fs::remove_all(p.root / "pulled");
+  write_text(p.root / "pulled", "now a file on the server\n");
+  fs::remove_all(local / "pushed");
+  write_text(local / "pushed", "now a file here\n");
+  const auto s = sync_once(p, local);
+  CHECK(read_text(local / "pulled") == "now a file on the server\n");
+  CHECK(read_text(p.root / "pushed") == "now a file here\n");
+  CHECK_MESSAGE(s["rounds"] == 2, s.dump());  // one that applies, one that finds nothing left
+  CHECK_MESSAGE(same_trees(local, p.root) == "", same_trees(local, p.root));
+}
+
+// A synced file that is also a hard link to a file outside the folder, on
+// either side: a mode or mtime change arriving from the peer rewrites the
+// synced name from its own chunks (no file data sent) instead of changing
+// the shared inode, so the outside name keeps its mode and mtime.
+TEST_CASE("sync --once: a metadata change to a hard-linked file replaces the link; the outside name is untouched") {
+  pair_setup p("sync-hardlink");
+  const fs::path local = p.dir / "local";
+  fs::create_directories(local);
+  write_text(local / "mine.txt", "linked on the client\n");
+  write_text(p.root / "theirs.txt", "linked on the server\n");
+  sync_once(p, local);
+  REQUIRE(read_text(p.root / "mine.txt") == "linked on the client\n");
+  // Now each side's copy is also a name for a file outside the folder.
+  fs::create_hard_link(local / "mine.txt", p.dir / "outside-client.txt");
+  fs::create_hard_link(p.root / "theirs.txt", p.dir / "outside-server.txt");
+  const auto client_before = fs::last_write_time(p.dir / "outside-client.txt");
+  const auto server_before = fs::last_write_time(p.dir / "outside-server.txt");
+  sync_once(p, local);  // the new link counts move ctime only: nothing to do
+
+  // The server changes mine.txt's mode; the client changes theirs.txt's.
+  fs::permissions(p.root / "mine.txt", fs::perms::owner_read | fs::perms::owner_write);
+  fs::last_write_time(p.root / "mine.txt", client_before - std::chrono::hours(24));
+  fs::permissions(local / "theirs.txt", fs::perms::owner_read | fs::perms::owner_write);
+  fs::last_write_time(local / "theirs.txt", server_before - std::chrono::hours(24));
+  const auto s = sync_once(p, local);
+  CHECK_MESSAGE(s["bytes"] == 0, s.dump());  // rebuilt from local chunks
+  CHECK((fs::status(local / "mine.txt").permissions() & fs::perms::all) ==
+        (fs::perms::owner_read | fs::perms::owner_write));
+  CHECK((fs::status(p.root / "theirs.txt").permissions() & fs::perms::all) ==
+        (fs::perms::owner_read | fs::perms::owner_write));
+  CHECK(fs::hard_link_count(local / "mine.txt") == 1);
+  CHECK(fs::hard_link_count(p.root / "theirs.txt") == 1);
+  for (const char* outside : {"outside-client.txt", "outside-server.txt"}) {
+    CAPTURE(outside);
+    CHECK((fs::status(p.dir / outside).permissions() & fs::perms::all) != (fs::perms::owner_read | fs::perms::owner_write));
+    CHECK(fs::hard_link_count(p.dir / outside) == 1);
+  }
+  CHECK(fs::last_write_time(p.dir / "outside-client.txt") == client_before);
+  CHECK(fs::last_write_time(p.dir / "outside-server.txt") == server_before);
+  CHECK(read_text(p.dir / "outside-client.txt") == "linked on the client\n");
+  CHECK(read_text(p.dir / "outside-server.txt") == "linked on the server\n");
+  CHECK_MESSAGE(same_trees(local, p.root) == "", same_trees(local, p.root));
+}
+
 TEST_CASE("sync NAME runs a [sync.NAME] pair from config.toml; an unknown name is a usage error") {
   pair_setup p("sync-pair");
   const fs::path local = p.dir / "notes";

@@ -38,6 +38,7 @@ struct file_info {
   // and ctime are unchanged is not re-read): st_ino and st_ctim.
   std::uint64_t inode = 0;
   std::int64_t ctime_ns = 0;
+  std::uint64_t links = 1;  // st_nlink: other names may share this inode (and its mode and mtime)
 };
 
 struct walk_entry {
@@ -79,6 +80,9 @@ class root {
   // rename(2) semantics: replaces an existing file; refuses to replace a
   // non-empty directory; errc::invalid_argument when moving a dir into itself.
   status rename(const rel_path& from, const rel_path& to);
+  // Both refuse a regular file with other hard links (errc::not_regular_file):
+  // one of its names may be outside the root, and a hard link is replaced by
+  // a write, never written through, so its metadata is not changed either.
   status set_mtime(const rel_path& path, std::int64_t mtime_ns);
   // chmod of a regular file or directory (mode & 07777), never through a
   // symlink (errc::not_regular_file for one).

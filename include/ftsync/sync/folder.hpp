@@ -52,6 +52,10 @@ class folder {
   // before replacing or deleting anything, so a change made since the last
   // scan is never overwritten.
   bool disk_matches(const index::file_entry& e);
+  // True when the regular file at `path` has other hard links: its mode and
+  // mtime cannot be set in place (store::root refuses), so a metadata-only
+  // change is applied by rewriting the file from its own chunks instead.
+  bool has_other_links(const rel_path& path) const;
 
  private:
   folder(store::root r, index::database db, index::device_id me)

@@ -51,7 +51,8 @@ std::vector<action> plan(const entry_map& local, const entry_map& remote, const 
 
 // Order of execution: directories to create (parents first), then files
 // (renames before everything that could reuse or delete their source), then
-// file deletions, then directory deletions (children first).
+// file deletions, then directory deletions (children first), then files
+// that replace a directory (which those deletions emptied).
 void order_for_execution(std::vector<action>& actions);
 
 }  // namespace ftsync::sync

@@ -187,3 +187,29 @@ TEST_CASE("hard links to outside files are an accepted residual") {
   CHECK(r.remove_file(rel("hl")).ok());
   t.check_outside_unchanged();
 }
+
+// Found by fuzz_confine: chmod and utimensat act on the inode, so setting
+// the mode or mtime of a hard link changed the outside file's. Both are now
+// refused for a regular file with other links (sync rewrites such a file
+// instead); a file with one link, and directories, still work.
+TEST_CASE("the mode and mtime of a hard-linked file are left alone") {
+  temp_tree t;
+  fs::create_hard_link(t.outside() / "secret", t.in_root("hl"));
+  auto r = t.open_root();
+  CHECK(r.stat(rel("hl"))->links == 2);
+  const auto mode = r.set_mode(rel("hl"), 0600);
+  CHECK(mode.code() == ftsync::errc::not_regular_file);
+  CHECK(mode.err().message.find("hard links") != std::string::npos);
+  CHECK(r.set_mtime(rel("hl"), 1'000'000'000'000'000'000).code() == ftsync::errc::not_regular_file);
+  t.check_outside_unchanged();
+  REQUIRE(r.remove_file(rel("hl")).ok());
+
+  std::ofstream(t.in_root("single")) << "one link";
+  CHECK(r.stat(rel("single"))->links == 1);
+  CHECK(r.set_mode(rel("single"), 0600).ok());
+  CHECK(r.set_mtime(rel("single"), 1'000'000'000'000'000'000).ok());
+  CHECK(r.stat(rel("single"))->mtime_ns == 1'000'000'000'000'000'000);
+  fs::create_directories(t.in_root("d"));
+  CHECK(r.set_mode(rel("d"), 0700).ok());
+  CHECK(r.set_mtime(rel("d"), 1'000'000'000'000'000'000).ok());
+}

@@ -157,3 +157,20 @@ TEST_CASE("planner: ignored paths are left alone; execution order is dirs, files
   CHECK(p[3].path.str() == "x/y");  // children before parents
   CHECK(p[4].path.str() == "x");
 }
+
+// The peer replaced directory "d" (holding d/f) with a file "d": the file
+// must come after d/f's and d's deletions, or it fails on a non-empty
+// directory and waits for the next round. The same pushed the other way.
+TEST_CASE("planner: a file that replaces a directory comes after the deletions beneath it") {
+  const auto with_dir = map_of({dir("d", {{me, 1}}), file("d/f", 1, {{me, 1}}), file("z", 2, {{me, 1}})});
+  const auto with_file = map_of({file("d", 3, {{me, 1}, {peer, 2}}), dead(file("d/f", 1, {}), {{me, 1}, {peer, 2}}),
+                                 file("z", 2, {{me, 1}})});
+  for (const bool pulled : {true, false}) {
+    CAPTURE(pulled);
+    const auto p = pulled ? plan(with_dir, with_file, {}) : plan(with_file, with_dir, {});
+    REQUIRE(p.size() == 2);
+    CHECK(p[0].path.str() == "d/f");
+    CHECK(p[1].path.str() == "d");
+    CHECK(p[1].kind == (pulled ? action_kind::pull : action_kind::push));
+  }
+}
