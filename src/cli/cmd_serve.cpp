@@ -100,6 +100,8 @@ int run_serve(context& ctx, const serve_args& a) {
   if (!me.value) return me.exit;
   auto root = store::root::open(*s.root);
   if (!root) return ctx.out.fail("", root.err(), phase::local);
+  if (auto cleaned = root->clean_partials(rel_path{}, limits::stale_partial_age_s); !cleaned)
+    ctx.out.warn("old partial files were not removed: " + cleaned.err().message);
 
   session::server_options opts;
   opts.listen = *listen;

@@ -10,6 +10,7 @@
 #include <ftsync/store/watcher.hpp>
 #include <ftsync/sync/engine.hpp>
 #include <ftsync/util/clock.hpp>
+#include <ftsync/util/limits.hpp>
 #include <ftsync/util/log.hpp>
 
 #include <unistd.h>
@@ -174,6 +175,8 @@ int run_sync(context& ctx, sync_args a) {
   auto f = sync::folder::open(a.local, sync::index_file_for(ctx.dirs.state_dir, a.local),
                               index::device_of(me.key()), true);
   if (!f) return ctx.out.fail(a.local, f.err(), phase::local);
+  if (auto cleaned = (*f)->root().clean_partials(rel_path{}, limits::stale_partial_age_s); !cleaned)
+    ctx.out.warn("old partial files were not removed: " + cleaned.err().message);
   // The remote folder is created when missing (a read-only peer: it must exist).
   if (!target->path.is_root() && !c.value->remote->session().read_only()) {
     auto mk = c.value->remote->make_dir(target->path, true);

@@ -182,3 +182,36 @@ TEST_CASE("SIGTERM to the server during a push: clean exit, partial kept, re-pus
   CHECK(same_content(src, target_dir / "mid.bin"));
   CHECK(find_partials(target_dir).empty());
 }
+
+// Partial files nobody will resume: `serve` and `sync` remove those untouched
+// for a day (limits::stale_partial_age_s) from their folder when they start,
+// at any depth, and keep younger ones, which a re-run may still resume.
+TEST_CASE("serve and sync remove day-old partial files at start and keep recent ones") {
+  pair_setup p("stale-partials");
+  const fs::path local = p.dir / "local";
+  fs::create_directories(local / "deep" / "er");
+  fs::create_directories(p.root / "sub");
+  const std::int64_t now_ns = std::chrono::duration_cast<std::chrono::nanoseconds>(
+                                  std::chrono::system_clock::now().time_since_epoch())
+                                  .count();
+  const std::int64_t two_days_ago = now_ns - 2LL * 24 * 3600 * 1'000'000'000;
+  auto plant = [&](const fs::path& dir, const char* hex, bool old) {
+    const fs::path f = dir / (std::string(".ftsync.") + hex + ".part");
+    write_text(f, "half a file");
+    if (old) set_mtime_ns(f, two_days_ago);
+    return f;
+  };
+  const auto srv_old = plant(p.root / "sub", "00000000000000a1", true);
+  const auto srv_new = plant(p.root, "00000000000000a2", false);
+  const auto cli_old = plant(local / "deep" / "er", "00000000000000b1", true);
+  const auto cli_new = plant(local, "00000000000000b2", false);
+  p.restart_server();
+  CHECK_FALSE(fs::exists(srv_old));
+  CHECK(fs::exists(srv_new));
+  CHECK(fs::exists(cli_old));  // only the folder a command serves or syncs
+  auto r = p.c({"--json", "sync", "--once", local.string(), "srv:/"});
+  CHECK_MESSAGE(r.exit_code == 0, describe(r));
+  CHECK_FALSE(fs::exists(cli_old));
+  CHECK(fs::exists(cli_new));
+  CHECK(fs::exists(srv_new));
+}

@@ -41,6 +41,12 @@ inline constexpr std::size_t max_path_bytes = 4096;
 // descriptors and temp files one peer can hold on the server.
 inline constexpr std::size_t max_open_transfers = 64;
 
+// Partial files untouched this long belong to transfers that will not come
+// back (a client gone for good, a file deleted at the source): `serve` and
+// `sync` remove them from their folder at start. A day, like Syncthing's
+// temporaries: an interrupted transfer resumed within it keeps its data.
+inline constexpr std::int64_t stale_partial_age_s = 24 * 3600;
+
 // Unacknowledged bytes a sender keeps in flight per session. ENet moves at
 // most 64 KiB per RTT per connection; 4 MiB keeps the pipe full while bounding
 // what sits in ENet's queues (lab/RESULTS.md §4b': deep queues collapse ENet).
