@@ -2,6 +2,7 @@
 
 #include <ftsync/crypto/hash.hpp>
 
+#include <algorithm>
 #include <system_error>
 
 namespace ftsync::sync {
@@ -54,9 +55,10 @@ result<index::scan_stats> folder::rescan(const keep_alive_fn& keep_alive) {
 }
 
 result<index::scan_stats> folder::rescan_paths(std::vector<rel_path> changed, const keep_alive_fn& keep_alive) {
-  auto text = index::read_ignore_file(m_root);
-  if (!text) return std::move(text).err();
-  if (*text != m_ignore_text) return rescan(keep_alive);
+  // The watcher names the root for a change of .ftsyncignore: new rules
+  // can hide or reveal any path, so they are re-read and everything rescanned.
+  if (std::any_of(changed.begin(), changed.end(), [](const rel_path& p) { return p.is_root(); }))
+    return rescan(keep_alive);
   index::scan_options o;
   o.me = m_me;
   o.keep_alive = keep_alive;

@@ -38,8 +38,8 @@ class folder {
   // `keep_alive` runs every ~100 ms meanwhile (index/scanner.hpp).
   result<index::scan_stats> rescan(const keep_alive_fn& keep_alive = {});
   // Rescans only `changed` and what is beneath them (the paths a watcher
-  // reported): a full rescan when .ftsyncignore changed since it was last
-  // read (new rules may hide or reveal anything) or a path is the root.
+  // reported); when one of them is the root (as the watcher reports a
+  // change of .ftsyncignore), re-reads the rules and rescans everything.
   result<index::scan_stats> rescan_paths(std::vector<rel_path> changed, const keep_alive_fn& keep_alive = {});
   // Changes whenever the ignore rules' text does.
   std::uint64_t ignore_generation() const noexcept { return m_ignore_generation; }
@@ -65,8 +65,9 @@ class folder {
   index::ignore_matcher m_ignore;
   index::device_id m_me = 0;
   index::scan_stats m_last;
-  // .ftsyncignore's text as last parsed (empty when missing): the watcher
-  // skips ".ftsync*" names, so rescan_paths re-reads and compares it.
+  // .ftsyncignore's text as last parsed (empty when missing): a rescan
+  // with the same rules keeps the generation, so the engine's plan stays
+  // incremental.
   std::string m_ignore_text;
   std::uint64_t m_ignore_generation = 0;
   status reload_ignore();
