@@ -245,13 +245,11 @@ result<ignore_matcher> load_ignore(const store::root& root) {
 
 namespace {
 
-std::map<std::string, file_entry> by_path(std::vector<file_entry> entries) {
-  std::map<std::string, file_entry> out;
+void add_by_path(std::map<std::string, file_entry>& known, std::vector<file_entry> entries) {
   for (auto& e : entries) {
     std::string key = e.path.str();
-    out.emplace(std::move(key), std::move(e));
+    known.emplace(std::move(key), std::move(e));
   }
-  return out;
 }
 
 // What is left in `known` was not seen: deleted, unless already a
@@ -304,7 +302,8 @@ result<scan_stats> scan(const store::root& root, database& db, const ignore_matc
                         const scan_options& opts) {
   auto all = db.all();
   if (!all) return std::move(all).err();
-  std::map<std::string, file_entry> known = by_path(std::move(*all));
+  std::map<std::string, file_entry> known;
+  add_by_path(known, std::move(*all));
   scan_stats stats;
   batch out(db);
   walker w{root, ignore, opts, known, out, stats, keep_alive_timer(opts.keep_alive), {}};
@@ -324,41 +323,25 @@ result<scan_stats> scan_paths(const store::root& root, database& db, const ignor
   batch out(db);
   walker w{root, ignore, opts, known, out, stats, keep_alive_timer(opts.keep_alive), {}};
   for (const auto& p : *roots) {
+    auto st = root.stat(p);
+    // Unreadable now (not merely gone): the index keeps what it had there.
+    if (!st && st.code() != errc::not_found && st.code() != errc::not_a_directory) continue;
+    // Everything the index has at and beneath p is seen again below or
+    // becomes a tombstone: gone, now a symlink or special file, a file where
+    // a directory was, or an entry of a directory that is gone.
     auto self = db.get(p);
     if (!self) return std::move(self).err();
     if (*self) known.emplace(p.str(), std::move(**self));
-    auto st = root.stat(p);
-    if (!st) {
-      if (st.code() != errc::not_found && st.code() != errc::not_a_directory) {
-        w.failed_dirs.push_back(p);  // unreadable now: keep what the index says
-        known.clear();
-        continue;
-      }
-    } else if (st->kind == store::file_kind::directory || st->kind == store::file_kind::regular) {
-      const bool is_dir = st->kind == store::file_kind::directory;
-      if (!ignore.ignored(p, is_dir)) {
-        if (is_dir) {
-          auto below = db.under(p);
-          if (!below) return std::move(below).err();
-          for (auto& e : *below) {
-            std::string key = e.path.str();
-            known.emplace(std::move(key), std::move(e));
-          }
-          FTSYNC_TRY(w.on_dir(p, *st));
-          FTSYNC_TRY(w.walk(p, 1));
-        } else {
-          FTSYNC_TRY(w.on_file(p, *st));
-        }
-      }
-    }
-    // Gone, replaced by a symlink or special file, or a file where a
-    // directory was: whatever the index had there and was not seen is deleted.
-    if (!st || st->kind != store::file_kind::directory) {
-      auto below = db.under(p);
-      if (!below) return std::move(below).err();
-      for (auto& e : *below) {
-        std::string key = e.path.str();
-        known.emplace(std::move(key), std::move(e));
+    auto below = db.under(p);
+    if (!below) return std::move(below).err();
+    add_by_path(known, std::move(*below));
+    const bool is_dir = st && st->kind == store::file_kind::directory;
+    if (st && (is_dir || st->kind == store::file_kind::regular) && !ignore.ignored(p, is_dir)) {
+      if (is_dir) {
+        FTSYNC_TRY(w.on_dir(p, *st));
+        FTSYNC_TRY(w.walk(p, 1));
+      } else {
+        FTSYNC_TRY(w.on_file(p, *st));
       }
     }
     FTSYNC_TRY(tombstone_unseen(w));
