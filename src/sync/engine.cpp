@@ -208,7 +208,7 @@ struct engine::impl {
       if (!rall) return std::move(rall).err();
       for (auto& e : *rall) remote.emplace(e.path, std::move(e));
     } else {
-      std::set<rel_path> paths(remote_dirty.begin(), remote_dirty.end());
+      std::set<rel_path> paths = std::move(remote_dirty);
       paths.insert(carried.begin(), carried.end());
       for (auto& e : written) paths.insert(e.path);
       for (const auto& p : paths) {
@@ -558,10 +558,8 @@ struct engine::impl {
     t = sync_totals{};
     t.rounds = 1;
     bool local_changed = false;
-    // A full rescan (start, --once, the periodic one) also plans every path,
-    // and so does a change of the ignore rules (what was hidden may now
-    // need an action).
-    if ((scan_local && !changed) || f.ignore_generation() != planned_ignore) planned_fully = false;
+    // A full rescan (start, --once, the periodic one) also plans every path.
+    if (scan_local && !changed) planned_fully = false;
     if (scan_local) {
       auto keep_alive = [this] { s.keep_alive(); };
       auto scanned = changed ? f.rescan_paths(std::move(*changed), keep_alive) : f.rescan(keep_alive);
@@ -570,6 +568,7 @@ struct engine::impl {
       local_changed = scanned->changed + scanned->deleted > 0;
     }
     FTSYNC_TRY(read_remote_index());
+    // So do new ignore rules: what was hidden may now need an action.
     if (f.ignore_generation() != planned_ignore) planned_fully = false;
     if (clean && !local_changed && remote_new == 0 && planned_fully) return t;
     clean = false;
