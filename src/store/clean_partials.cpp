@@ -11,6 +11,7 @@
 #include <ftsync/util/clock.hpp>
 #include <ftsync/util/rel_path.hpp>
 
+#include <dirent.h>
 #include <fcntl.h>
 #include <sys/file.h>
 #include <sys/stat.h>
@@ -46,9 +47,12 @@ status remove_if_unlocked(int dir_fd, const std::string& name, const struct stat
 status clean_dir(int dir_fd, const std::string& shown, int depth, std::int64_t cutoff_ns) {
   if (depth > k_max_depth)
     return make_error(errc::too_deep, "'" + shown + "' is nested more than 256 levels deep");
-  auto names = read_dir_names(dir_fd, shown);
+  auto names = read_dir_typed(dir_fd, shown);
   if (!names) return std::move(names).err();
-  for (const auto& name : *names) {
+  for (const auto& [name, type] : *names) {
+    // Only directories and partial files matter: a sweep at start-up over a
+    // 50,000-file folder must not lstat every file.
+    if (type != DT_DIR && type != DT_UNKNOWN && !is_partial_name(name)) continue;
     const std::string child = shown == "." ? name : shown + "/" + name;
     struct stat st {};
     if (::fstatat(dir_fd, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) {

@@ -23,7 +23,7 @@ struct dir_closer {
 
 }  // namespace
 
-result<std::vector<std::string>> read_dir_names(int dir_fd, std::string_view shown) {
+result<std::vector<dir_name>> read_dir_typed(int dir_fd, std::string_view shown) {
   // fdopendir takes ownership of its fd and shares the file offset, so it
   // gets its own duplicate, rewound to the start.
   const int dup_fd = ::fcntl(dir_fd, F_DUPFD_CLOEXEC, 0);
@@ -35,7 +35,7 @@ result<std::vector<std::string>> read_dir_names(int dir_fd, std::string_view sho
     return sys_error(err, "cannot list", shown);
   }
   ::rewinddir(dir.get());
-  std::vector<std::string> names;
+  std::vector<dir_name> names;
   for (;;) {
     errno = 0;
     const dirent* e = ::readdir(dir.get());
@@ -45,8 +45,17 @@ result<std::vector<std::string>> read_dir_names(int dir_fd, std::string_view sho
     }
     const std::string_view name = e->d_name;
     if (name == "." || name == "..") continue;
-    names.emplace_back(name);
+    names.push_back(dir_name{std::string(name), e->d_type});
   }
+  return names;
+}
+
+result<std::vector<std::string>> read_dir_names(int dir_fd, std::string_view shown) {
+  auto typed = read_dir_typed(dir_fd, shown);
+  if (!typed) return std::move(typed).err();
+  std::vector<std::string> names;
+  names.reserve(typed->size());
+  for (auto& n : *typed) names.push_back(std::move(n.name));
   return names;
 }
 

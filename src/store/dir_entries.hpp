@@ -19,6 +19,15 @@ inline constexpr int k_max_depth = 256;
 // readable (not O_PATH); it is not consumed.
 result<std::vector<std::string>> read_dir_names(int dir_fd, std::string_view shown);
 
+// The same names with readdir's d_type (DT_REG, DT_DIR, ...; DT_UNKNOWN
+// where the filesystem does not say): lets a sweep skip the lstat of
+// entries it can rule out by type alone.
+struct dir_name {
+  std::string name;
+  unsigned char type = 0;
+};
+result<std::vector<dir_name>> read_dir_typed(int dir_fd, std::string_view shown);
+
 // The entries list() reports: lstat'ed, sorted by name, reserved names left
 // out. Names that are not valid rel_path components (invalid UTF-8, control
 // characters, backslash) cannot be named by any caller or peer, so they are
