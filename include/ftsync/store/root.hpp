@@ -88,6 +88,15 @@ class root {
   // symlink (errc::not_regular_file for one).
   status set_mode(const rel_path& path, std::uint32_t mode);
 
+  // The target of symlink `path` as stored (never resolved):
+  // errc::not_regular_file when `path` is not a symlink.
+  result<std::string> read_link(const rel_path& path) const;
+  // Makes `path` a symlink to `target`, atomically: the link is created
+  // under a reserved temp name beside it and renamed over whatever file or
+  // symlink holds the name (rename(2) refuses a directory). The target is
+  // stored verbatim, as rsync -a and Syncthing do; ftsync itself never
+  // follows it (see the top of this file).
+  status make_symlink(const rel_path& path, std::string_view target);
   // Reads a small file at the top of the root whose name is reserved
   // (".ftsyncignore"): such names cannot be a rel_path. Never follows a
   // symlink. errc::not_found when missing, errc::too_large over `max_bytes`.

@@ -1,5 +1,6 @@
 // root: open, stat, list, walk, make_dir, remove_*, rename, set_mtime.
 #include "unit/store/store_fixture.hpp"
+#include "store/partial_name.hpp"
 
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -332,4 +333,45 @@ TEST_CASE("set_mtime sets nanoseconds and does not follow symlinks") {
   CHECK(r.set_mtime(rel_path{}, 1'100'000'000'000'000'000).ok());
   CHECK(lstat_mtime_ns(t.root_dir()) == 1'100'000'000'000'000'000);
   CHECK(r.set_mtime(rel("missing"), 0).code() == errc::not_found);
+}
+
+TEST_CASE("read_link and make_symlink: targets verbatim, atomic replace, never through a symlink") {
+  temp_tree t;
+  build_tree(t);
+  root r = t.open_root();
+  CHECK(r.read_link(rel("link")).value() == "b");
+  CHECK(r.read_link(rel("a.txt")).code() == errc::not_regular_file);
+  CHECK(r.read_link(rel("missing")).code() == errc::not_found);
+  CHECK(r.read_link(rel("link/c.txt")).code() == errc::path_escapes_root);
+
+  // New, over a file, over a symlink; absolute and dangling targets kept as text.
+  REQUIRE(r.make_symlink(rel("b/new"), "../a.txt").ok());
+  CHECK(fs::read_symlink(t.in_root("b/new")) == "../a.txt");
+  REQUIRE(r.make_symlink(rel("z.txt"), "/etc/passwd").ok());
+  CHECK(fs::read_symlink(t.in_root("z.txt")) == "/etc/passwd");
+  REQUIRE(r.make_symlink(rel("link"), "nowhere").ok());
+  CHECK(fs::read_symlink(t.in_root("link")) == "nowhere");
+  CHECK(r.stat(rel("z.txt"))->kind == file_kind::symlink);
+  // A crash between the two steps leaves the temp link: the next call replaces it.
+  std::string temp = ftsync::store::partial_name_for("new");
+  temp.replace(temp.size() - 5, 5, ".link");
+  fs::create_symlink("stale", t.in_root("b") / temp);
+  REQUIRE(r.make_symlink(rel("b/new"), "fresh").ok());
+  CHECK(fs::read_symlink(t.in_root("b/new")) == "fresh");
+
+  // Refused: a directory in the way, the root, bad targets, a path through a symlink.
+  CHECK(r.make_symlink(rel("b/d"), "x").code() == errc::is_a_directory);
+  CHECK(fs::is_directory(fs::symlink_status(t.in_root("b/d"))));
+  CHECK(r.make_symlink(rel_path{}, "x").code() == errc::invalid_argument);
+  CHECK(r.make_symlink(rel("e"), "").code() == errc::invalid_argument);
+  CHECK(r.make_symlink(rel("e"), std::string("a\0b", 3)).code() == errc::invalid_argument);
+  CHECK(r.make_symlink(rel("e"), std::string(4096, 'x')).code() == errc::invalid_argument);
+  fs::create_directory_symlink(t.base(), t.in_root("out"));
+  CHECK(r.make_symlink(rel("out/planted"), "x").code() == errc::path_escapes_root);
+  CHECK_FALSE(fs::exists(fs::symlink_status(t.base() / "planted")));
+
+  // No temp link is left behind by any of the above.
+  for (const auto& dir : {t.root_dir(), t.in_root("b")})
+    for (const auto& de : fs::directory_iterator(dir))
+      CHECK(de.path().filename().string().find(".link") == std::string::npos);
 }
