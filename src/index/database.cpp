@@ -10,23 +10,25 @@
 namespace ftsync::index {
 namespace {
 
-// Bumped when the schema changes; an older file is rebuilt (the index is a
-// cache of the folder plus version history, the files are the truth).
-constexpr int k_schema_version = 1;
+// Bumped when the schema changes; a file of an unknown version is rebuilt
+// (the index is a cache of the folder plus version history, the files are
+// the truth). Version 1 (no symlinks) is upgraded in place, history kept.
+constexpr int k_schema_version = 2;
 
 const char* const k_schema = R"sql(
 CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS files(
   path TEXT PRIMARY KEY, kind INTEGER NOT NULL, deleted INTEGER NOT NULL, size INTEGER NOT NULL,
   mtime INTEGER NOT NULL, mode INTEGER NOT NULL, inode INTEGER NOT NULL, ctime INTEGER NOT NULL,
-  hash BLOB NOT NULL, version TEXT NOT NULL, seq INTEGER NOT NULL);
+  hash BLOB NOT NULL, version TEXT NOT NULL, seq INTEGER NOT NULL, target TEXT NOT NULL DEFAULT '');
 CREATE INDEX IF NOT EXISTS files_seq ON files(seq);
 CREATE TABLE IF NOT EXISTS chunks(path TEXT NOT NULL, idx INTEGER NOT NULL, offset INTEGER NOT NULL,
   size INTEGER NOT NULL, hash BLOB NOT NULL, PRIMARY KEY(path, idx));
 CREATE INDEX IF NOT EXISTS chunks_hash ON chunks(hash);
 CREATE TABLE IF NOT EXISTS remote(peer TEXT NOT NULL, path TEXT NOT NULL, kind INTEGER NOT NULL,
   deleted INTEGER NOT NULL, size INTEGER NOT NULL, mtime INTEGER NOT NULL, mode INTEGER NOT NULL,
-  hash BLOB NOT NULL, version TEXT NOT NULL, seq INTEGER NOT NULL, PRIMARY KEY(peer, path));
+  hash BLOB NOT NULL, version TEXT NOT NULL, seq INTEGER NOT NULL, target TEXT NOT NULL DEFAULT '',
+  PRIMARY KEY(peer, path));
 CREATE TABLE IF NOT EXISTS peers(peer TEXT PRIMARY KEY, index_id INTEGER NOT NULL, seq INTEGER NOT NULL);
 )sql";
 
@@ -153,13 +155,16 @@ struct database::impl {
 
 namespace {
 
-// Columns: path kind deleted size mtime mode inode ctime hash version seq
+// Columns: path kind deleted size mtime mode [inode ctime] hash version seq target
 result<file_entry> row_to_entry(stmt& s, bool local) {
   file_entry e;
   auto p = rel_path::parse(s.text(0));
   if (!p) return make_error(errc::malformed, "index database holds a bad path: " + p.err().message);
   e.path = *p;
-  e.kind = s.i64(1) == 1 ? entry_kind::directory : entry_kind::file;
+  const auto kind = s.i64(1);
+  if (kind < 0 || kind > static_cast<std::int64_t>(entry_kind::symlink))
+    return make_error(errc::malformed, "index database holds an unknown entry kind");
+  e.kind = static_cast<entry_kind>(kind);
   e.deleted = s.i64(2) != 0;
   e.size = s.u64(3);
   e.mtime_ns = s.i64(4);
@@ -175,6 +180,7 @@ result<file_entry> row_to_entry(stmt& s, bool local) {
   if (!v) return std::move(v).err();
   e.version = std::move(*v);
   e.sequence = s.u64(c + 2);
+  e.target = s.text(c + 3);
   return e;
 }
 
@@ -231,7 +237,10 @@ result<database> database::open(const std::filesystem::path& file) {
     stmt s(p->db, "PRAGMA user_version");
     if (s.valid() && s.step() == SQLITE_ROW) version = static_cast<int>(s.i64(0));
   }
-  if (version != 0 && version != k_schema_version)
+  if (version == 1)
+    FTSYNC_TRY(p->exec("ALTER TABLE files ADD COLUMN target TEXT NOT NULL DEFAULT '';"
+                       "ALTER TABLE remote ADD COLUMN target TEXT NOT NULL DEFAULT '';"));
+  else if (version != 0 && version != k_schema_version)
     FTSYNC_TRY(p->exec("DROP TABLE IF EXISTS meta; DROP TABLE IF EXISTS files; DROP TABLE IF EXISTS chunks;"
                        "DROP TABLE IF EXISTS remote; DROP TABLE IF EXISTS peers;"));
   FTSYNC_TRY(p->exec(k_schema));
@@ -264,14 +273,14 @@ void database::rollback() noexcept { (void)m_impl->exec("ROLLBACK"); }
 
 result<std::optional<file_entry>> database::get(const rel_path& path) {
   auto s = m_impl->prepare(
-      "SELECT path,kind,deleted,size,mtime,mode,inode,ctime,hash,version,seq FROM files WHERE path=?");
+      "SELECT path,kind,deleted,size,mtime,mode,inode,ctime,hash,version,seq,target FROM files WHERE path=?");
   if (!s) return std::move(s).err();
   (*s)->bind(1, path.str());
   return first_entry(**s, true);
 }
 
 result<std::vector<file_entry>> database::all() {
-  auto s = m_impl->prepare("SELECT path,kind,deleted,size,mtime,mode,inode,ctime,hash,version,seq FROM files");
+  auto s = m_impl->prepare("SELECT path,kind,deleted,size,mtime,mode,inode,ctime,hash,version,seq,target FROM files");
   if (!s) return std::move(s).err();
   return rows_to_entries(**s, true);
 }
@@ -281,7 +290,7 @@ result<std::vector<file_entry>> database::under(const rel_path& dir) {
   // Descendants of "a/b" sort in ["a/b/", "a/b0"): '0' follows '/' in
   // SQLite's byte order, and the primary key's index answers the range.
   auto s = m_impl->prepare(
-      "SELECT path,kind,deleted,size,mtime,mode,inode,ctime,hash,version,seq FROM files WHERE path>=? AND path<?");
+      "SELECT path,kind,deleted,size,mtime,mode,inode,ctime,hash,version,seq,target FROM files WHERE path>=? AND path<?");
   if (!s) return std::move(s).err();
   (*s)->bind(1, dir.str() + "/").bind(2, dir.str() + "0");
   return rows_to_entries(**s, true);
@@ -289,7 +298,7 @@ result<std::vector<file_entry>> database::under(const rel_path& dir) {
 
 result<std::vector<file_entry>> database::changed_since(std::uint64_t after, std::size_t limit) {
   auto s = m_impl->prepare(
-      "SELECT path,kind,deleted,size,mtime,mode,inode,ctime,hash,version,seq FROM files WHERE seq>? "
+      "SELECT path,kind,deleted,size,mtime,mode,inode,ctime,hash,version,seq,target FROM files WHERE seq>? "
       "ORDER BY seq LIMIT ?");
   if (!s) return std::move(s).err();
   (*s)->bind_u(1, after).bind_u(2, limit);
@@ -302,10 +311,11 @@ status database::put(file_entry& e, const std::vector<chunk>* chunks) {
   e.sequence = *next;
   FTSYNC_TRY(m_impl->set_meta("next_seq", *next + 1));
   auto s = m_impl->prepare(
-      "INSERT INTO files(path,kind,deleted,size,mtime,mode,inode,ctime,hash,version,seq) "
-      "VALUES(?,?,?,?,?,?,?,?,?,?,?) ON CONFLICT(path) DO UPDATE SET kind=excluded.kind,"
+      "INSERT INTO files(path,kind,deleted,size,mtime,mode,inode,ctime,hash,version,seq,target) "
+      "VALUES(?,?,?,?,?,?,?,?,?,?,?,?) ON CONFLICT(path) DO UPDATE SET kind=excluded.kind,"
       "deleted=excluded.deleted,size=excluded.size,mtime=excluded.mtime,mode=excluded.mode,"
-      "inode=excluded.inode,ctime=excluded.ctime,hash=excluded.hash,version=excluded.version,seq=excluded.seq");
+      "inode=excluded.inode,ctime=excluded.ctime,hash=excluded.hash,version=excluded.version,seq=excluded.seq,"
+      "target=excluded.target");
   if (!s) return std::move(s).err();
   (*s)->bind(1, e.path.str())
       .bind(2, static_cast<std::int64_t>(e.kind))
@@ -317,9 +327,10 @@ status database::put(file_entry& e, const std::vector<chunk>* chunks) {
       .bind(8, e.ctime_ns)
       .bind(9, e.hash)
       .bind(10, e.version.encode())
-      .bind_u(11, e.sequence);
+      .bind_u(11, e.sequence)
+      .bind(12, e.deleted ? std::string_view("") : std::string_view(e.target));
   FTSYNC_TRY(m_impl->run(**s, "write entry"));
-  if (chunks != nullptr || e.deleted || e.kind == entry_kind::directory) {
+  if (chunks != nullptr || e.deleted || e.kind != entry_kind::file) {
     auto del = m_impl->prepare("DELETE FROM chunks WHERE path=?");
     if (!del) return std::move(del).err();
     (*del)->bind(1, e.path.str());
@@ -390,9 +401,10 @@ status database::set_peer(std::string_view peer, const peer_state& st) {
 
 status database::put_remote(std::string_view peer, const file_entry& e) {
   auto s = m_impl->prepare(
-      "INSERT INTO remote(peer,path,kind,deleted,size,mtime,mode,hash,version,seq) VALUES(?,?,?,?,?,?,?,?,?,?) "
-      "ON CONFLICT(peer,path) DO UPDATE SET kind=excluded.kind,deleted=excluded.deleted,size=excluded.size,"
-      "mtime=excluded.mtime,mode=excluded.mode,hash=excluded.hash,version=excluded.version,seq=excluded.seq");
+      "INSERT INTO remote(peer,path,kind,deleted,size,mtime,mode,hash,version,seq,target) "
+      "VALUES(?,?,?,?,?,?,?,?,?,?,?) ON CONFLICT(peer,path) DO UPDATE SET kind=excluded.kind,"
+      "deleted=excluded.deleted,size=excluded.size,mtime=excluded.mtime,mode=excluded.mode,hash=excluded.hash,"
+      "version=excluded.version,seq=excluded.seq,target=excluded.target");
   if (!s) return std::move(s).err();
   (*s)->bind(1, peer)
       .bind(2, e.path.str())
@@ -403,12 +415,13 @@ status database::put_remote(std::string_view peer, const file_entry& e) {
       .bind(7, std::int64_t{e.mode})
       .bind(8, e.hash)
       .bind(9, e.version.encode())
-      .bind_u(10, e.sequence);
+      .bind_u(10, e.sequence)
+      .bind(11, e.deleted ? std::string_view("") : std::string_view(e.target));
   return m_impl->run(**s, "write remote entry");
 }
 
 result<std::vector<file_entry>> database::remote_all(std::string_view peer) {
-  auto s = m_impl->prepare("SELECT path,kind,deleted,size,mtime,mode,hash,version,seq FROM remote WHERE peer=?");
+  auto s = m_impl->prepare("SELECT path,kind,deleted,size,mtime,mode,hash,version,seq,target FROM remote WHERE peer=?");
   if (!s) return std::move(s).err();
   (*s)->bind(1, peer);
   return rows_to_entries(**s, false);
@@ -416,7 +429,7 @@ result<std::vector<file_entry>> database::remote_all(std::string_view peer) {
 
 result<std::optional<file_entry>> database::remote_get(std::string_view peer, const rel_path& path) {
   auto s = m_impl->prepare(
-      "SELECT path,kind,deleted,size,mtime,mode,hash,version,seq FROM remote WHERE peer=? AND path=?");
+      "SELECT path,kind,deleted,size,mtime,mode,hash,version,seq,target FROM remote WHERE peer=? AND path=?");
   if (!s) return std::move(s).err();
   (*s)->bind(1, peer).bind(2, path.str());
   return first_entry(**s, false);

@@ -7,12 +7,13 @@ namespace ftsync::index {
 bool file_entry::same_data(const file_entry& o) const noexcept {
   if (deleted || o.deleted) return deleted == o.deleted;
   if (kind != o.kind) return false;
+  if (kind == entry_kind::symlink) return target == o.target;
   return kind == entry_kind::directory || (hash == o.hash && size == o.size);
 }
 
 bool file_entry::same_state(const file_entry& o) const noexcept {
   if (!same_data(o)) return false;
-  if (deleted) return true;
+  if (deleted || kind == entry_kind::symlink) return true;
   return (mode & 07777) == (o.mode & 07777) && (kind == entry_kind::directory || mtime_ns == o.mtime_ns);
 }
 

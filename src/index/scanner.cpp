@@ -128,6 +128,52 @@ struct walker {
     return out.add(pending{std::move(e), std::move(h->chunks), false});
   }
 
+  // A symlink is its target text: read (never followed) when its inode or
+  // ctime moved, which any re-creation or retarget changes.
+  status on_link(const rel_path& path, const store::file_info& info) {
+    ++stats.files;
+    auto it = known.find(path.str());
+    std::optional<file_entry> old;
+    if (it != known.end()) {
+      old = std::move(it->second);
+      known.erase(it);
+    }
+    if (old && !old->deleted && old->kind == entry_kind::symlink && old->inode == info.inode &&
+        old->ctime_ns == info.ctime_ns)
+      return {};
+    auto target = root.read_link(path);
+    if (!target) {
+      if (target.code() == errc::not_found || target.code() == errc::not_regular_file ||
+          target.code() == errc::permission_denied || target.code() == errc::too_large) {
+        ++stats.skipped;
+        if (old) known.emplace(path.str(), std::move(*old));  // keep it as it was
+        return {};
+      }
+      return std::move(target).err();
+    }
+    file_entry e;
+    e.path = path;
+    e.kind = entry_kind::symlink;
+    e.size = target->size();
+    e.mtime_ns = info.mtime_ns;
+    e.mode = info.mode;
+    e.inode = info.inode;
+    e.ctime_ns = info.ctime_ns;
+    e.hash = crypto::hash_block(as_bytes(*target));
+    e.target = std::move(*target);
+    if (old) {
+      e.version = old->version;
+      if (old->same_state(e)) {
+        // Re-created with the same target: no new version.
+        e.sequence = old->sequence;
+        return out.add(pending{std::move(e), std::nullopt, true});
+      }
+    }
+    e.version.bump(opts.me, now_seconds(opts));
+    ++stats.changed;
+    return out.add(pending{std::move(e), std::nullopt, false});
+  }
+
   status on_dir(const rel_path& path, const store::file_info& info) {
     ++stats.dirs;
     auto it = known.find(path.str());
@@ -151,6 +197,18 @@ struct walker {
     return out.add(pending{std::move(e), std::nullopt, false});
   }
 
+  status on_entry(const rel_path& path, const store::file_info& info, int depth) {
+    switch (info.kind) {
+      case store::file_kind::directory:
+        FTSYNC_TRY(on_dir(path, info));
+        return walk(path, depth + 1);
+      case store::file_kind::symlink: return on_link(path, info);
+      case store::file_kind::regular: return on_file(path, info);
+      case store::file_kind::other: break;
+    }
+    return {};
+  }
+
   status walk(const rel_path& dir, int depth) {
     if (depth > 256) return {};
     auto list = root.list(dir);
@@ -168,17 +226,12 @@ struct walker {
       auto child = dir.join(info.name);
       if (!child) continue;
       const bool is_dir = info.kind == store::file_kind::directory;
-      if (info.kind != store::file_kind::regular && !is_dir) {
-        ++stats.skipped;  // symlinks and special files are not synced (as push/pull)
+      if (info.kind == store::file_kind::other) {
+        ++stats.skipped;  // devices, FIFOs and sockets are not synced
         continue;
       }
       if (ignore.ignored_here(*child, is_dir)) continue;
-      if (is_dir) {
-        FTSYNC_TRY(on_dir(*child, info));
-        FTSYNC_TRY(walk(*child, depth + 1));
-      } else {
-        FTSYNC_TRY(on_file(*child, info));
-      }
+      FTSYNC_TRY(on_entry(*child, info, depth));
     }
     return {};
   }
@@ -327,7 +380,7 @@ result<scan_stats> scan_paths(const store::root& root, database& db, const ignor
     // Unreadable now (not merely gone): the index keeps what it had there.
     if (!st && st.code() != errc::not_found && st.code() != errc::not_a_directory) continue;
     // Everything the index has at and beneath p is seen again below or
-    // becomes a tombstone: gone, now a symlink or special file, a file where
+    // becomes a tombstone: gone, now a special file, a file where
     // a directory was, or an entry of a directory that is gone.
     auto self = db.get(p);
     if (!self) return std::move(self).err();
@@ -336,14 +389,7 @@ result<scan_stats> scan_paths(const store::root& root, database& db, const ignor
     if (!below) return std::move(below).err();
     add_by_path(known, std::move(*below));
     const bool is_dir = st && st->kind == store::file_kind::directory;
-    if (st && (is_dir || st->kind == store::file_kind::regular) && !ignore.ignored(p, is_dir)) {
-      if (is_dir) {
-        FTSYNC_TRY(w.on_dir(p, *st));
-        FTSYNC_TRY(w.walk(p, 1));
-      } else {
-        FTSYNC_TRY(w.on_file(p, *st));
-      }
-    }
+    if (st && !ignore.ignored(p, is_dir)) FTSYNC_TRY(w.on_entry(p, *st, 0));
     FTSYNC_TRY(tombstone_unseen(w));
   }
   FTSYNC_TRY(out.flush());

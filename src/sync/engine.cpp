@@ -293,6 +293,15 @@ struct engine::impl {
     return {};
   }
 
+  // Puts the peer's version `remote` at `target`: a symlink directly, a
+  // file from its chunks.
+  status fetch(const file_entry& remote, const rel_path& target, file_entry want,
+               const std::optional<file_entry>& expect) {
+    if (remote.kind != entry_kind::symlink) return pull_content(remote, target, std::move(want), expect);
+    last_pulled_bytes = 0;
+    return file_builder::place_symlink(f, target, want, expect);
+  }
+
   status record_local(file_entry e, const std::vector<index::chunk>* chunks = nullptr) {
     if (!e.deleted) {
       auto st = f.root().stat(e.path);
@@ -342,7 +351,7 @@ struct engine::impl {
       if (st && st->kind != store::file_kind::directory) {
         // The peer's directory descends from our file (it saw it): replace
         // the file, unless it changed since the scan.
-        if (!(l && !l->deleted && l->kind == entry_kind::file && f.disk_matches(*l)))
+        if (!(l && !l->deleted && l->kind != entry_kind::directory && f.disk_matches(*l)))
           return make_error(errc::already_exists, "'" + a.path.str() + "' is a file here");
         FTSYNC_TRY(root.remove_file(a.path));
         st = root.stat(a.path);
@@ -356,8 +365,8 @@ struct engine::impl {
     // A file. Same content here: metadata only, unless the file has other
     // hard links (store::root leaves their metadata alone): then it is
     // rebuilt below from its own chunks, which replaces the link.
-    if (l && !l->deleted && l->kind == entry_kind::file && l->hash == r.hash && l->size == r.size &&
-        !f.has_other_links(a.path)) {
+    if (r.kind == entry_kind::file && l && !l->deleted && l->kind == entry_kind::file && l->hash == r.hash &&
+        l->size == r.size && !f.has_other_links(a.path)) {
       if (!f.disk_matches(*l)) return make_error(errc::already_exists, "'" + a.path.str() + "' changed locally");
       FTSYNC_TRY(root.set_mode(a.path, r.mode));
       FTSYNC_TRY(root.set_mtime(a.path, r.mtime_ns));
@@ -385,7 +394,7 @@ struct engine::impl {
         return {};
       }
     }
-    FTSYNC_TRY(pull_content(r, a.path, want, l));
+    FTSYNC_TRY(fetch(r, a.path, want, l));
     ++t.files;
     emit(a.path.str(), "pulled", r.size, last_pulled_bytes);
     return {};
@@ -399,7 +408,7 @@ struct engine::impl {
     put.record.path = to_remote(l.path);
     if (r) put.base = to_wire(r->version);
     if (from) put.from = to_remote(*from);
-    if (!l.deleted && l.kind == entry_kind::file && !f.disk_matches(l))
+    if (!l.deleted && l.kind != entry_kind::directory && !f.disk_matches(l))
       return make_error(errc::already_exists, "'" + l.path.str() + "' changed locally since the scan");
     auto reply = call(put);
     if (!reply) return std::move(reply).err();
@@ -409,6 +418,9 @@ struct engine::impl {
         emit(l.path.str(), "deleted_remote", 0, 0);
       } else if (l.kind == entry_kind::directory) {
         if (!r || r->deleted) ++t.dirs, emit(l.path.str(), "dir", 0, 0);
+      } else if (l.kind == entry_kind::symlink) {
+        ++t.files;
+        emit(l.path.str(), "pushed", l.size, 0);
       } else if (from) {
         ++t.renamed;
         emit(l.path.str(), "renamed_remote", l.size, 0, from->str());
@@ -517,10 +529,10 @@ struct engine::impl {
         FTSYNC_TRY(root.make_dir(a.path, true, r.mode));
         FTSYNC_TRY(record_local(r));
       } else {
-        FTSYNC_TRY(pull_content(r, a.path, r, std::nullopt));
+        FTSYNC_TRY(fetch(r, a.path, r, std::nullopt));
       }
     } else {
-      if (r.kind != entry_kind::file)
+      if (r.kind == entry_kind::directory)
         return make_error(errc::unsupported, "'" + a.path.str() + "' is a directory on the peer and a file here");
       // Theirs is fetched into the conflict copy (a new file of ours, pushed
       // next); ours keeps the name and wins over their version (for a
@@ -529,7 +541,7 @@ struct engine::impl {
       theirs.path = *copy;
       theirs.version = {};
       theirs.version.bump(f.me(), now_s());
-      FTSYNC_TRY(pull_content(r, *copy, theirs, std::nullopt));
+      FTSYNC_TRY(fetch(r, *copy, theirs, std::nullopt));
       file_entry mine = l;
       mine.version = l.version.merged(r.version);
       mine.version.bump(f.me(), now_s());

@@ -11,6 +11,37 @@ namespace {
 constexpr std::size_t k_reuse_candidates = 4;
 }  // namespace
 
+// The target must still be what the plan saw: a local edit since the scan
+// is never overwritten (the next round sees it and decides).
+status file_builder::check_unchanged(folder& f, const rel_path& target, const std::optional<index::file_entry>& expect) {
+  if (expect && !expect->deleted && expect->kind != index::entry_kind::directory) {
+    if (!f.disk_matches(*expect))
+      return make_error(errc::already_exists, "'" + target.str() + "' changed locally during the sync");
+    return {};
+  }
+  auto st = f.root().stat(target);
+  if (st || st.code() != errc::not_found)
+    return make_error(errc::already_exists, "'" + target.str() + "' appeared locally during the sync");
+  return {};
+}
+
+status file_builder::place_symlink(folder& f, const rel_path& target, const index::file_entry& want,
+                                   const std::optional<index::file_entry>& expect) {
+  FTSYNC_TRY(make_way(f, target, expect));
+  if (!target.parent().is_root()) FTSYNC_TRY(f.root().make_dir(target.parent(), true));
+  FTSYNC_TRY(check_unchanged(f, target, expect));
+  FTSYNC_TRY(f.root().make_symlink(target, want.target));
+  index::file_entry e = want;
+  e.path = target;
+  e.deleted = false;
+  e.kind = index::entry_kind::symlink;
+  if (auto st = f.root().stat(target)) {
+    e.inode = st->inode;
+    e.ctime_ns = st->ctime_ns;
+  }
+  return f.db().put(e);
+}
+
 result<file_builder> file_builder::open(folder& f, const rel_path& target, const index::file_entry& want) {
   if (!target.parent().is_root()) FTSYNC_TRY(f.root().make_dir(target.parent(), true));
   auto p = f.root().open_partial(target);
@@ -107,16 +138,7 @@ status file_builder::commit(const std::optional<index::file_entry>& expect, cons
   if (index::file_hash_of(m_chunks, m_want.size) != m_want.hash)
     return make_error(errc::hash_mismatch, "'" + m_want.path.str() + "' does not match its file hash");
   FTSYNC_TRY(m_partial.truncate(m_want.size));
-  // The target must still be what the plan saw: a local edit since the
-  // scan is never overwritten (the next round sees it and decides).
-  if (expect && !expect->deleted && expect->kind == index::entry_kind::file) {
-    if (!m_folder->disk_matches(*expect))
-      return make_error(errc::already_exists, "'" + m_target.str() + "' changed locally during the sync");
-  } else {
-    auto st = m_folder->root().stat(m_target);
-    if (st || st.code() != errc::not_found)
-      return make_error(errc::already_exists, "'" + m_target.str() + "' appeared locally during the sync");
-  }
+  FTSYNC_TRY(check_unchanged(*m_folder, m_target, expect));
   FTSYNC_TRY(m_partial.commit(m_want.mtime_ns, m_want.mode, keep_alive));
   index::file_entry e = m_want;
   e.path = m_target;

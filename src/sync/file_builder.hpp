@@ -32,6 +32,12 @@ class file_builder {
   // kept, errc::not_empty, and the file waits for a later round.
   static status make_way(folder& f, const rel_path& target, const std::optional<index::file_entry>& expect);
 
+  // A symlink needs no chunks: makes `target` a link to want.target, after
+  // the same make_way and unchanged-target checks as a file's commit, and
+  // records it (want, with this disk's inode and ctime) in the index.
+  static status place_symlink(folder& f, const rel_path& target, const index::file_entry& want,
+                              const std::optional<index::file_entry>& expect);
+
   // Adds the next page of the chunk list (peer input: checked to be
   // contiguous, 1..chunk_max bytes each, within want.size) and returns the
   // indices of those chunks still needed from the peer.
@@ -51,6 +57,7 @@ class file_builder {
  private:
   file_builder(folder& f, rel_path target, index::file_entry want, store::partial_file p)
       : m_folder(&f), m_target(std::move(target)), m_want(std::move(want)), m_partial(std::move(p)) {}
+  static status check_unchanged(folder& f, const rel_path& target, const std::optional<index::file_entry>& expect);
   bool try_local(const index::chunk& c);
   folder* m_folder;
   rel_path m_target;

@@ -78,6 +78,11 @@ bool folder::disk_matches(const index::file_entry& e) {
   if (!st) return e.deleted && st.code() == errc::not_found;
   if (e.deleted) return false;
   if (e.kind == index::entry_kind::directory) return st->kind == store::file_kind::directory;
+  if (e.kind == index::entry_kind::symlink) {
+    if (st->kind != store::file_kind::symlink || st->inode != e.inode) return false;
+    auto target = m_root.read_link(e.path);
+    return target && *target == e.target;
+  }
   return st->kind == store::file_kind::regular && st->size == e.size && st->mtime_ns == e.mtime_ns &&
          st->inode == e.inode;
 }

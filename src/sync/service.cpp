@@ -214,13 +214,25 @@ struct service::impl {
     if (e.kind == index::entry_kind::directory) {
       // A file the client has seen (its version is the base) becomes a
       // directory: the client holds that file's content (or a conflict copy).
-      if (c && !c->deleted && c->kind == index::entry_kind::file) {
+      if (c && !c->deleted && c->kind != index::entry_kind::directory) {
         auto rm = root.remove_file(e.path);
         if (!rm && rm.code() != errc::not_found) return reply_error(s, m.id, rm.err());
       }
       if (auto r = root.make_dir(e.path, true, e.mode); !r) return reply_error(s, m.id, r.err());
       (void)root.set_mode(e.path, e.mode);
       FTSYNC_TRY(f->db().put(e));
+      return s.send(wire::ok{m.id});
+    }
+    if (e.kind == index::entry_kind::symlink) {
+      if (c && !c->deleted && c->same_data(e)) {
+        // The same link already: only the version changes.
+        e.inode = c->inode;
+        e.ctime_ns = c->ctime_ns;
+        FTSYNC_TRY(f->db().put(e));
+      } else if (auto r = file_builder::place_symlink(*f, e.path, e, c); !r) {
+        return reply_error(s, m.id, r.err());
+      }
+      log::info(who(s) + ": sync linked " + escape_for_log(e.path.str()) + " -> " + escape_for_log(e.target));
       return s.send(wire::ok{m.id});
     }
     // A file with the same content: only mode, mtime and version change

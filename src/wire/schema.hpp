@@ -120,7 +120,7 @@ auto fields(M& m) {
   else if constexpr (std::is_same_v<T, version_item>)
     return std::tie(m.device, m.counter);
   else if constexpr (std::is_same_v<T, file_record>)
-    return std::tie(m.path, m.kind, m.deleted, m.size, m.mtime_ns, m.mode, m.hash, m.version, m.sequence);
+    return std::tie(m.path, m.kind, m.deleted, m.size, m.mtime_ns, m.mode, m.hash, m.version, m.sequence, m.target);
   else if constexpr (std::is_same_v<T, chunk_ref>)
     return std::tie(m.offset, m.size, m.hash);
   else if constexpr (std::is_same_v<T, hello>)

@@ -9,7 +9,8 @@
 // Paths go through rel_path::parse (as peer input does); accepted ones are
 // applied through store::root (stat, list, walk, mkdir, rmdir, remove,
 // remove_tree, rename, set_mode, set_mtime, open_read + read, open_partial +
-// write + commit). Invariants: nothing throws or aborts; an operation that
+// write + commit, read_link, make_symlink with the second string as raw
+// target text, so links out of the root appear mid-input). Invariants: nothing throws or aborts; an operation that
 // succeeds never went through a symlink (stat may name one as its last
 // component, lstat-style); no read returns the outside secret except
 // through the hard link the operator placed inside the root (or that link
@@ -67,10 +68,11 @@ bool through_symlink(const fs::path& root_dir, const rel_path& p, bool with_last
 }
 
 void apply(store::root& r, const fs::path& root_dir, std::uint8_t op, const rel_path& a, const rel_path& b,
-           std::uint64_t secret_inode) {
+           const std::string& raw_b, std::uint64_t secret_inode) {
   switch (op % 14) {
     case 0:
       if (r.stat(a).ok()) require(!through_symlink(root_dir, a, false));
+      if ((op & 0x80) && r.read_link(a).ok()) require(!through_symlink(root_dir, a, false));
       break;
     case 1:
       if (r.list(a).ok()) require(!through_symlink(root_dir, a, true));
@@ -78,7 +80,10 @@ void apply(store::root& r, const fs::path& root_dir, std::uint8_t op, const rel_
     case 2:
       if (r.walk(a).ok()) require(!through_symlink(root_dir, a, false));
       break;
-    case 3: (void)r.make_dir(a, op & 0x10); break;
+    case 3:
+      if (!(op & 0x80)) (void)r.make_dir(a, op & 0x10);
+      else if (r.make_symlink(a, raw_b).ok()) require(!through_symlink(root_dir, a, false));
+      break;
     case 4: (void)r.remove_dir(a); break;
     case 5: (void)r.remove_file(a); break;
     case 6: (void)r.remove_tree(a); break;
@@ -128,7 +133,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     auto pa = rel_path::parse(a);
     auto pb = rel_path::parse(b);
     if (!pa) continue;
-    apply(*r, s.root_dir, op, *pa, pb ? *pb : rel_path(), static_cast<std::uint64_t>(secret.st_ino));
+    apply(*r, s.root_dir, op, *pa, pb ? *pb : rel_path(), b, static_cast<std::uint64_t>(secret.st_ino));
   }
   require(s.describe(s.outside) == s.outside_fingerprint);
   return 0;

@@ -7,8 +7,9 @@
 // the cache is then planned against the local folder's own index
 // (sync::plan, order_for_execution) and the disk-side steps of the engine's
 // pull are applied through the confined root: tombstones remove, directories
-// are made, renames move, files open a partial file and take the chunk list
-// the record implies. The local folder is fuzz::sandbox's root (symlinks out
+// are made, renames move, symlinks are placed (their targets verbatim: a
+// link out of the root must never be followed later), files open a partial
+// file and take the chunk list the record implies. The local folder is fuzz::sandbox's root (symlinks out
 // of it, a FIFO, a self-loop); no hard link, so every write inside the root
 // is allowed and <sandbox>/outside must never change.
 //
@@ -79,6 +80,10 @@ void apply_pull(sync::folder& f, const sync::action& a) {
   if (r.kind == index::entry_kind::directory) {
     (void)root.make_dir(a.path, true, r.mode);
     (void)root.set_mode(a.path, r.mode);
+    return;
+  }
+  if (r.kind == index::entry_kind::symlink) {
+    (void)sync::file_builder::place_symlink(f, a.path, r, l);
     return;
   }
   if (a.rename_from && (!l || l->deleted) && root.stat(a.path).code() == errc::not_found) {

@@ -186,13 +186,24 @@ TEST_CASE("sync requests with hostile paths are refused; nothing outside the roo
   };
   evil_client evil(p.srv, p.serve->port());
 
-  // Not vacuous: the index is served, and the symlinks are not in it.
+  // Not vacuous: the index is served. The symlinks are in it as links
+  // (their target text), never as what they point at.
   const auto index = read_index(evil);
   const auto* inside = find_record(index, "inside.txt");
   REQUIRE(inside != nullptr);
   CHECK(find_record(index, "sub/s.txt") != nullptr);
   CHECK(find_record(index, "link/secret.txt") == nullptr);
-  CHECK(find_record(index, "secret_link") == nullptr);
+  const auto* secret_link = find_record(index, "secret_link");
+  REQUIRE(secret_link != nullptr);
+  CHECK(secret_link->kind == w::entry_kind::symlink);
+  CHECK(secret_link->target == (outside / "secret.txt").string());
+  CHECK(secret_link->size == secret_link->target.size());
+  CHECK(secret_link->target.find(k_secret) == std::string::npos);
+  const auto* link_rec = find_record(index, "link");
+  REQUIRE(link_rec != nullptr);
+  CHECK(link_rec->kind == w::entry_kind::symlink);
+  const auto secret_link_version = secret_link->version;
+  const auto link_version = link_rec->version;
   // A legitimate chunk read works, so the refusals below are about the path.
   {
     const auto ch = evil.request(w::sync_chunks_request{0, "inside.txt", inside->hash, 0});
@@ -312,26 +323,40 @@ TEST_CASE("sync requests with hostile paths are refused; nothing outside the roo
     CHECK_MESSAGE(!reply_leaks(o, k_secret), describe(o));
   }
   // Writing a file over a final-component symlink (D3): never through it.
+  // A peer that has not seen the link is refused; one that has (its version
+  // as the base) replaces the link itself, and the outside file is untouched.
   {
-    const auto o = upload(evil, file_rec("secret_link", payload), payload);
-    sent += 4;
-    // Today: refused at commit, the target is not what the index knew.
-    CHECK_MESSAGE((o.what == kind::error_reply && o.code == ftsync::errc::already_exists), describe(o));
+    const auto blind = evil.request(w::sync_put{0, file_rec("secret_link", payload), {}, ""});
+    ++sent;
+    CHECK_MESSAGE((blind.what == kind::error_reply && blind.code == ftsync::errc::already_exists), describe(blind));
     CHECK(fs::is_symlink(p.root / "secret_link"));
+    const auto o = upload(evil, file_rec("secret_link", payload), payload, secret_link_version);
+    sent += 4;
+    CHECK_MESSAGE(o.what == kind::success, describe(o));
+    CHECK_FALSE(fs::is_symlink(p.root / "secret_link"));
+    CHECK(read_text(p.root / "secret_link") == "evil!");
+    CHECK(read_text(outside / "secret.txt") == k_secret);
   }
-  // A directory record naming the link itself must not follow it.
-  const auto over_link = evil.request(w::sync_put{0, dir_rec("link"), {}, ""});
-  ++sent;
-  CHECK_MESSAGE((over_link.what == kind::error_reply && over_link.code == ftsync::errc::path_escapes_root),
-                describe(over_link));
-  CHECK(!fs::exists(outside / "link"));
+  // A directory record naming the link itself must not follow it: refused
+  // without the link's version, and with it the link (not its target) is
+  // replaced by a directory inside the root.
+  {
+    const auto blind = evil.request(w::sync_put{0, dir_rec("link"), {}, ""});
+    ++sent;
+    CHECK_MESSAGE((blind.what == kind::error_reply && blind.code == ftsync::errc::already_exists), describe(blind));
+    CHECK(fs::is_symlink(p.root / "link"));
+    const auto over_link = evil.request(w::sync_put{0, dir_rec("link"), link_version, ""});
+    ++sent;
+    CHECK_MESSAGE(over_link.what == kind::success, describe(over_link));
+    CHECK(fs::is_directory(fs::symlink_status(p.root / "link")));
+    CHECK(!fs::exists(outside / "link"));
+  }
   MESSAGE("hostile sync requests sent: ", sent);
   CHECK(sent >= 150);
 
   const auto d = outside_diff();
   CHECK_MESSAGE(d == "", ("something changed outside the root:\n" + d));
   CHECK(read_text(outside / "secret.txt") == k_secret);
-  CHECK(fs::is_symlink(p.root / "link"));
   CHECK(read_text(p.root / "inside.txt") == "inside");
   CHECK(!fs::exists(p.root / "stolen.txt"));
   // Partial files are kept for a resumed upload, but only inside the root.

@@ -4,7 +4,8 @@
 // research/security.md D3, D6). Each scenario is one sync into a fresh local
 // folder holding a legitimate file and a symlink to a directory outside it;
 // nothing may be written, changed or deleted outside the local folder, the
-// symlink is never followed, and the legitimate file stays.
+// symlink is never followed (it is synced as a link: the server takes that
+// upload), and the legitimate file stays.
 #include "integration/harness.hpp"
 #include "integration/in_process_server.hpp"
 
@@ -69,11 +70,13 @@ w::file_record tomb_rec(std::string path) {
 struct script {
   std::mutex mu;
   std::vector<w::file_record> records;
-  int puts = 0;  // sync_put requests (refused)
+  int puts = 0;       // sync_put requests for files and directories (refused)
+  int link_puts = 0;  // sync_put requests for symlinks (accepted: no data)
+  int copy_puts = 0;  // sync_put requests for conflict copies (refused)
 };
 
 // Serves `script` as the index of every folder, the same content for every
-// file, and refuses every upload (the client's own files).
+// file, and refuses every upload but a symlink's (the client's own files).
 class evil_sync_handler final : public ftsync::session::request_handler {
  public:
   explicit evil_sync_handler(script& s) : m_script(s) {}
@@ -104,7 +107,13 @@ class evil_sync_handler final : public ftsync::session::request_handler {
     }
     if (auto* d = std::get_if<w::sync_data_request>(&m)) return s.send(w::sync_data_reply{d->id, data});
     if (auto* p = std::get_if<w::sync_put>(&m)) {
-      ++m_script.puts;
+      if (p->record.kind == w::entry_kind::symlink && !p->record.deleted) {
+        ++m_script.link_puts;
+        m_script.records.push_back(p->record);  // as a real server's index would
+        return s.send(w::ok{p->id});
+      }
+      if (p->record.path.find(".sync-conflict-") != std::string::npos) ++m_script.copy_puts;
+      else ++m_script.puts;
       return s.send(w::error_reply{p->id, ftsync::errc::permission_denied, "this server takes no uploads"});
     }
     return {};
@@ -170,6 +179,11 @@ TEST_CASE("sync from a malicious server: hostile index records never write outsi
     std::vector<w::file_record> records;  // "docs/good.txt" is added to each
     int exit_code;                        // what `sync --once` returns
     std::string logged;                   // what the client says about the record ("" nothing)
+    // A record for the link's own name is a conflict with the local link:
+    // a file loses (its copy beside the link), a directory wins (the link,
+    // not what it points at, moves to the copy's name).
+    bool conflict = false;
+    bool link_stays = true;
   };
   const std::string bad = "skipping a bad record from the peer";
   const std::string via_link = "goes through a symbolic link";
@@ -195,8 +209,11 @@ TEST_CASE("sync from a malicious server: hostile index records never write outsi
       // Nothing local is known under those names: nothing to delete.
       {"tombstone through the symlink", {tomb_rec("docs/link/secret.txt")}, k_ok, ""},
       {"tombstone of a directory behind the symlink", {tomb_rec("docs/link/inner")}, k_ok, ""},
-      {"file over the symlink", {file_rec("docs/link")}, k_remote, "'link' appeared locally during the sync"},
-      {"directory over the symlink", {dir_rec("docs/link")}, k_remote, "'link' is a file here"},
+      // The copy is a new file of the victim's, which this server refuses.
+      {"file over the symlink", {file_rec("docs/link")}, k_remote, "conflict: 'link' changed on both sides", true,
+       true},
+      {"directory over the symlink", {dir_rec("docs/link")}, k_ok, "conflict: 'link' changed on both sides", true,
+       false},
       {"outside the synced folder", {file_rec("other/x.txt"), file_rec("docsx/y.txt")}, k_ok, ""},
   };
 
@@ -242,15 +259,31 @@ TEST_CASE("sync from a malicious server: hostile index records never write outsi
     // Inside: the legitimate file stays, the link is never followed, and
     // the server's good file arrives next to the refused record.
     CHECK(read_text(local / "keep.txt") == "mine");
-    CHECK_MESSAGE(fs::is_symlink(local / "link"), describe(r));
-    CHECK_MESSAGE(files_with_content(local) == std::vector<std::string>{"good.txt"}, describe(r));
+    std::vector<std::string> copies, content;
+    for (const auto& de : fs::directory_iterator(local))
+      if (de.path().filename().string().rfind("link.sync-conflict-", 0) == 0)
+        copies.push_back(de.path().filename().string());
+    for (auto& f : files_with_content(local))
+      if (f.rfind("link.sync-conflict-", 0) != 0) content.push_back(f);
+    CHECK_MESSAGE(copies.size() == (s.conflict ? 1u : 0u), describe(r));
+    if (s.link_stays) {
+      CHECK_MESSAGE(fs::is_symlink(local / "link"), describe(r));
+      if (s.conflict && copies.size() == 1) CHECK(read_text(local / copies[0]) == k_content);
+    } else {
+      CHECK_MESSAGE(fs::is_directory(fs::symlink_status(local / "link")), describe(r));
+      if (copies.size() == 1) CHECK(fs::read_symlink(local / copies[0]) == outside);
+    }
+    CHECK_MESSAGE(content == std::vector<std::string>{"good.txt"}, describe(r));
     CHECK_MESSAGE(read_text(local / "good.txt") == k_content, describe(r));
     CHECK_MESSAGE(r.exit_code == s.exit_code, describe(r));
     if (!s.logged.empty()) CHECK_MESSAGE(contains(r.err, s.logged), describe(r));
     CHECK(!fs::exists(local / "other"));
     CHECK(!fs::exists(local / "x.txt"));
   }
-  // The victim's own files were ignored, so it never tried to upload.
+  // The victim's own files were ignored, so it never tried to upload one;
+  // its link travelled as a link.
   std::lock_guard lock(sc.mu);
   CHECK(sc.puts == 0);
+  CHECK(sc.copy_puts > 0);
+  CHECK(sc.link_puts >= static_cast<int>(scenarios.size()));
 }

@@ -13,6 +13,7 @@
 #include <algorithm>
 #include <fstream>
 #include <regex>
+#include <set>
 #include <thread>
 
 using namespace integ;
@@ -371,13 +372,20 @@ TEST_CASE("sync in the background: watcher-driven rounds converge on every kind 
   auto converged = [&] { return wait_until([&] { return same_trees(local, p.root).empty(); }, 10s, 20ms); };
   REQUIRE_MESSAGE(converged(), (same_trees(local, p.root) + read_text(p.dir / "sync.err")));
 
-  // Local: a new file, an edit, a directory renamed, an empty directory.
+  // Local: a new file, an edit, a directory renamed, an empty directory, a symlink.
   write_text(local / "new.txt", "new\n");
   write_text(local / "b.txt", "bee, edited\n");
   fs::rename(local / "a", local / "a2");
   fs::create_directories(local / "empty");
+  fs::create_symlink("b.txt", local / "link");
   REQUIRE_MESSAGE(converged(), same_trees(local, p.root));
   CHECK_FALSE(fs::exists(p.root / "a"));
+  CHECK(fs::read_symlink(p.root / "link") == "b.txt");
+
+  // Server: the symlink retargeted.
+  fs::remove(p.root / "link");
+  fs::create_symlink("new.txt", p.root / "link");
+  REQUIRE_MESSAGE(converged(), same_trees(local, p.root));
 
   // Server: a subtree removed, a new file, a new nested directory.
   fs::remove_all(p.root / "a2" / "sub");
@@ -617,6 +625,69 @@ TEST_CASE("sync --once: a metadata change to a hard-linked file replaces the lin
   CHECK(read_text(p.dir / "outside-client.txt") == "linked on the client\n");
   CHECK(read_text(p.dir / "outside-server.txt") == "linked on the server\n");
   CHECK_MESSAGE(same_trees(local, p.root) == "", same_trees(local, p.root));
+}
+
+// Symlinks travel as their target text, as rsync -a and Syncthing copy
+// them: relative, absolute, dangling and directory links alike, never
+// followed on either side. A retarget, a link that becomes a file (and back)
+// and a deletion converge; two different retargets are a conflict that
+// keeps both links.
+TEST_CASE("sync --once: symlinks are synced as links, never followed, both directions") {
+  pair_setup p("sync-symlinks");
+  const fs::path local = p.dir / "local";
+  fs::create_directories(local / "sub");
+  write_text(local / "a.txt", "a\n");
+  write_text(local / "sub" / "x.txt", "x\n");
+  write_text(local / "b.txt", "becomes a link\n");
+  fs::create_symlink("a.txt", local / "rel");
+  fs::create_symlink("/nowhere/at/all", local / "dangling");
+  fs::create_directory_symlink("sub", local / "dirlink");
+  write_text(p.dir / "outside.txt", "outside the served folder\n");
+  fs::create_symlink("../outside.txt", p.root / "srv-link");
+
+  auto s1 = sync_once(p, local);
+  CHECK_MESSAGE(same_trees(local, p.root) == "", same_trees(local, p.root));
+  CHECK(fs::read_symlink(p.root / "rel") == "a.txt");
+  CHECK(fs::read_symlink(p.root / "dangling") == "/nowhere/at/all");
+  CHECK(fs::is_symlink(p.root / "dirlink"));
+  CHECK(fs::read_symlink(local / "srv-link") == "../outside.txt");
+  CHECK(read_text(p.dir / "outside.txt") == "outside the served folder\n");
+
+  // A retarget and a file turned into a link here; a link turned into a
+  // file and a deleted link on the server.
+  fs::remove(local / "rel");
+  fs::create_symlink("sub/x.txt", local / "rel");
+  fs::remove(local / "b.txt");
+  fs::create_symlink("a.txt", local / "b.txt");
+  fs::remove(p.root / "srv-link");
+  write_text(p.root / "srv-link", "now a plain file\n");
+  fs::remove(p.root / "dangling");
+  sync_once(p, local);
+  CHECK_MESSAGE(same_trees(local, p.root) == "", same_trees(local, p.root));
+  CHECK(fs::read_symlink(p.root / "rel") == "sub/x.txt");
+  CHECK(fs::read_symlink(p.root / "b.txt") == "a.txt");
+  CHECK(read_text(local / "srv-link") == "now a plain file\n");
+  CHECK_FALSE(fs::exists(fs::symlink_status(local / "dangling")));
+  CHECK(read_text(p.dir / "outside.txt") == "outside the served folder\n");
+
+  // Retargeted differently on both sides: one keeps the name, the other is
+  // a conflict copy, itself a link, on both sides.
+  fs::remove(local / "rel");
+  fs::create_symlink("target-from-client", local / "rel");
+  fs::remove(p.root / "rel");
+  fs::create_symlink("target-from-server", p.root / "rel");
+  auto s3 = sync_once(p, local);
+  CHECK(s3["conflicts"] == 1);
+  CHECK_MESSAGE(same_trees(local, p.root) == "", same_trees(local, p.root));
+  const auto copies = conflict_copies(local);
+  REQUIRE(copies.size() == 1);
+  std::set<std::string> targets{fs::read_symlink(local / "rel").string(), fs::read_symlink(local / copies[0]).string()};
+  CHECK(targets == std::set<std::string>{"target-from-client", "target-from-server"});
+
+  // Nothing changed: nothing moves.
+  auto s4 = sync_once(p, local);
+  CHECK(s4["files"] == 0);
+  CHECK(s4["rounds"] == 1);
 }
 
 TEST_CASE("sync NAME runs a [sync.NAME] pair from config.toml; an unknown name is a usage error") {

@@ -21,7 +21,8 @@
 
 namespace ftsync::crypto {
 
-inline constexpr std::uint32_t protocol_version = 1;
+// 2: file_record carries a symlink's target (folder sync of symlinks).
+inline constexpr std::uint32_t protocol_version = 2;
 
 struct hello {
   std::uint32_t version = protocol_version;

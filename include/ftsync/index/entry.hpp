@@ -16,7 +16,8 @@
 
 namespace ftsync::index {
 
-enum class entry_kind : std::uint8_t { file = 0, directory = 1 };
+// The numbers are stored in the index database: never renumber.
+enum class entry_kind : std::uint8_t { file = 0, directory = 1, symlink = 2 };
 
 // A content-defined chunk of a file (store/chunker.hpp).
 struct chunk {
@@ -37,14 +38,19 @@ struct file_entry {
   std::uint64_t inode = 0;
   std::int64_t ctime_ns = 0;
   // Files: crypto::file_hasher over the chunk hashes (crypto/hash.hpp), so
-  // equal hashes mean equal chunk lists. Zero for directories and tombstones.
+  // equal hashes mean equal chunk lists. Symlinks: BLAKE2b-256 of the target
+  // (conflict tie-breaks compare hashes). Zero for directories and tombstones.
   crypto::digest hash{};
+  std::string target;  // symlinks: the link's text, verbatim; size is its length
   version_vector version;
   std::uint64_t sequence = 0;  // this index's change counter when last changed
 
-  // Same data: both deleted, or the same kind and (files) the same content.
+  // Same data: both deleted, or the same kind and (files) the same content,
+  // (symlinks) the same target.
   bool same_data(const file_entry& o) const noexcept;
-  // Same data, mode and (files) mtime: nothing to apply.
+  // Same data, mode and (files) mtime: nothing to apply. A symlink's mode
+  // and mtime are not synced (Linux has no lchmod; the link's own mtime
+  // means nothing to the programs that follow it).
   bool same_state(const file_entry& o) const noexcept;
 };
 

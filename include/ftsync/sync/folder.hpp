@@ -48,7 +48,8 @@ class folder {
 
   // True when the disk still shows `e` as the index recorded it: a live
   // file with the same size, mtime and inode (ctime excluded: our own chmod
-  // and utimens move it), a directory, or nothing for a tombstone. Used
+  // and utimens move it), a directory, a symlink with the same inode and
+  // target, or nothing for a tombstone. Used
   // before replacing or deleting anything, so a change made since the last
   // scan is never overwritten.
   bool disk_matches(const index::file_entry& e);

@@ -178,10 +178,11 @@ struct get_close { request_id id = 0; std::uint32_t transfer = 0; bool operator=
 // One device's counter in a version vector (index/version_vector.hpp).
 struct version_item { std::uint64_t device = 0; std::uint64_t counter = 0; bool operator==(const version_item&) const = default; };
 // A path's state in an index. `hash` is the whole-file hash over the chunk
-// hashes (zero for directories and tombstones).
+// hashes (symlinks: BLAKE2b-256 of the target; zero for directories and
+// tombstones). `target` is a symlink's text (empty otherwise).
 struct file_record {
   std::string path;
-  entry_kind kind = entry_kind::file;  // file or directory only
+  entry_kind kind = entry_kind::file;  // file, directory or symlink
   bool deleted = false;
   std::uint64_t size = 0;
   std::int64_t mtime_ns = 0;
@@ -189,6 +190,7 @@ struct file_record {
   digest hash{};
   std::vector<version_item> version;
   std::uint64_t sequence = 0;
+  std::string target;
   bool operator==(const file_record&) const = default;
 };
 struct chunk_ref { std::uint64_t offset = 0; std::uint32_t size = 0; digest hash{}; bool operator==(const chunk_ref&) const = default; };

@@ -5,6 +5,7 @@
 #include <ftsync/index/version_vector.hpp>
 
 #include <doctest/doctest.h>
+#include <sqlite3.h>
 
 #include <sys/stat.h>
 #include <unistd.h>
@@ -227,6 +228,54 @@ TEST_CASE("database: entries, sequences, chunks, tombstones, peers survive a reo
   CHECK(db->remote_all("peer1")->empty());
 }
 
+// An index written before symlinks were synced (schema 1) is upgraded in
+// place: its entries, version history and peer cache stay, and symlink
+// targets can be stored from then on, locally and for a peer.
+TEST_CASE("database: a schema-1 index is upgraded in place, history kept") {
+  temp t;
+  const auto file = t.dir / "index.db";
+  {
+    sqlite3* raw = nullptr;
+    REQUIRE(sqlite3_open(file.c_str(), &raw) == SQLITE_OK);
+    const char* v1 = R"sql(
+      CREATE TABLE meta(key TEXT PRIMARY KEY, value INTEGER NOT NULL);
+      CREATE TABLE files(path TEXT PRIMARY KEY, kind INTEGER NOT NULL, deleted INTEGER NOT NULL,
+        size INTEGER NOT NULL, mtime INTEGER NOT NULL, mode INTEGER NOT NULL, inode INTEGER NOT NULL,
+        ctime INTEGER NOT NULL, hash BLOB NOT NULL, version TEXT NOT NULL, seq INTEGER NOT NULL);
+      CREATE TABLE chunks(path TEXT NOT NULL, idx INTEGER NOT NULL, offset INTEGER NOT NULL,
+        size INTEGER NOT NULL, hash BLOB NOT NULL, PRIMARY KEY(path, idx));
+      CREATE TABLE remote(peer TEXT NOT NULL, path TEXT NOT NULL, kind INTEGER NOT NULL,
+        deleted INTEGER NOT NULL, size INTEGER NOT NULL, mtime INTEGER NOT NULL, mode INTEGER NOT NULL,
+        hash BLOB NOT NULL, version TEXT NOT NULL, seq INTEGER NOT NULL, PRIMARY KEY(peer, path));
+      CREATE TABLE peers(peer TEXT PRIMARY KEY, index_id INTEGER NOT NULL, seq INTEGER NOT NULL);
+      INSERT INTO meta VALUES('index_id', 4242), ('next_seq', 8);
+      INSERT INTO files VALUES('old.txt', 0, 0, 3, 5, 420, 1, 2, zeroblob(32), '7:3', 7);
+      INSERT INTO peers VALUES('p', 99, 6);
+      PRAGMA user_version=1;)sql";
+    REQUIRE(sqlite3_exec(raw, v1, nullptr, nullptr, nullptr) == SQLITE_OK);
+    sqlite3_close(raw);
+  }
+  auto db = database::open(file);
+  REQUIRE_MESSAGE(db.ok(), db.err().message);
+  CHECK(db->index_id() == 4242);
+  auto old = db->get(rp("old.txt"));
+  REQUIRE(old->has_value());
+  CHECK((*old)->version.get(7) == 3);
+  CHECK((*old)->target.empty());
+  CHECK(db->peer("p")->sequence == 6);
+  file_entry link;
+  link.path = rp("link");
+  link.kind = entry_kind::symlink;
+  link.target = "old.txt";
+  link.version.bump(7, 0);
+  REQUIRE(db->put(link).ok());
+  CHECK(link.sequence == 8);
+  REQUIRE(db->put_remote("p", link).ok());
+  CHECK((*db->get(rp("link")))->target == "old.txt");
+  CHECK((*db->remote_get("p", rp("link")))->target == "old.txt");
+  CHECK((*db->remote_get("p", rp("link")))->kind == entry_kind::symlink);
+}
+
 TEST_CASE("scanner: finds new, changed and deleted files; an unchanged rescan reads nothing") {
   temp t;
   const fs::path folder = t.dir / "folder";
@@ -248,11 +297,11 @@ TEST_CASE("scanner: finds new, changed and deleted files; an unchanged rescan re
 
   auto s1 = scan(*root, *db, *ign, o);
   REQUIRE_MESSAGE(s1.ok(), s1.err().message);
-  CHECK(s1->files == 3);
+  CHECK(s1->files == 4);  // three files and the symlink
   CHECK(s1->dirs == 2);
   CHECK(s1->hashed_files == 3);
-  CHECK(s1->changed == 5);
-  CHECK(s1->skipped == 1);  // the symlink
+  CHECK(s1->changed == 6);
+  CHECK(s1->skipped == 0);
   CHECK(db->get(rp("skip.tmp"))->has_value() == false);
   auto b = db->get(rp("sub/b.bin"));
   REQUIRE(b->has_value());
@@ -307,6 +356,71 @@ TEST_CASE("scanner: finds new, changed and deleted files; an unchanged rescan re
   CHECK(s5->changed == 0);
   CHECK(s5->hashed_files == 1);
   CHECK(db->max_sequence().value() == seq2);
+}
+
+// A symlink is indexed as its target text, never followed: a new target
+// is a new version, a link re-created with the same target is not, and a
+// link that becomes a file (or goes) is seen by both kinds of scan.
+TEST_CASE("scanner: symlinks are indexed by their target, never followed") {
+  temp t;
+  const fs::path folder = t.dir / "folder";
+  fs::create_directories(folder / "d");
+  write(folder / "d" / "real.txt", "content");
+  fs::create_symlink("d/real.txt", folder / "rel");
+  fs::create_symlink("/nowhere/at/all", folder / "dangling");
+  fs::create_directory_symlink("d", folder / "dirlink");
+  auto root = store::root::open(folder);
+  REQUIRE(root.ok());
+  auto db = database::open(t.dir / "index.db");
+  REQUIRE(db.ok());
+  ignore_matcher none;
+  scan_options o;
+  o.me = 7;
+
+  auto s1 = scan(*root, *db, none, o);
+  REQUIRE_MESSAGE(s1.ok(), s1.err().message);
+  CHECK(s1->files == 4);
+  CHECK(s1->hashed_files == 1);  // only real.txt is read
+  for (const auto& [name, target] : {std::pair{"rel", "d/real.txt"}, std::pair{"dangling", "/nowhere/at/all"},
+                                     std::pair{"dirlink", "d"}}) {
+    auto e = db->get(rp(name));
+    REQUIRE(e->has_value());
+    CHECK((*e)->kind == entry_kind::symlink);
+    CHECK((*e)->target == target);
+    CHECK((*e)->size == std::string_view(target).size());
+    CHECK((*e)->hash == crypto::hash_block(as_bytes(target)));
+  }
+  CHECK(db->get(rp("dirlink/real.txt"))->has_value() == false);  // not descended into
+
+  // Re-created with the same target: no new version. Retargeted: a new one.
+  const auto v_rel = (*db->get(rp("rel")))->version;
+  fs::remove(folder / "rel");
+  fs::create_symlink("d/real.txt", folder / "rel");
+  fs::remove(folder / "dangling");
+  fs::create_symlink("elsewhere", folder / "dangling");
+  auto s2 = scan(*root, *db, none, o);
+  REQUIRE(s2.ok());
+  CHECK(s2->changed == 1);
+  CHECK((*db->get(rp("rel")))->version == v_rel);
+  CHECK((*db->get(rp("dangling")))->target == "elsewhere");
+
+  // A symlink replaced by a file, through scan_paths; one removed.
+  fs::remove(folder / "rel");
+  write(folder / "rel", "now a file");
+  fs::remove(folder / "dirlink");
+  auto s3 = scan_paths(*root, *db, none, o, {rp("rel"), rp("dirlink")});
+  REQUIRE(s3.ok());
+  CHECK(s3->changed == 1);
+  CHECK(s3->deleted == 1);
+  auto rel = db->get(rp("rel"));
+  CHECK((*rel)->kind == entry_kind::file);
+  CHECK((*rel)->target.empty());
+  CHECK((*db->get(rp("dirlink")))->deleted);
+
+  // The index keeps targets across a reopen.
+  auto db2 = database::open(t.dir / "index.db");
+  REQUIRE(db2.ok());
+  CHECK((*db2->get(rp("dangling")))->target == "elsewhere");
 }
 
 // The background mode rescans only what the watcher named: the same

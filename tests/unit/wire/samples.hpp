@@ -76,10 +76,11 @@ inline std::vector<message> sample_messages() {
   out.push_back(bye{"shutting down"});
   out.push_back(rate_limit{1024 * 1024});
   const file_record r1{"dir/ünï.txt", entry_kind::directory, true, u64_max, i64_min, 0755, filled<32>(15),
-                       {{u64_max, 1}, {2, u64_max}}, u64_max};
+                       {{u64_max, 1}, {2, u64_max}}, u64_max, ""};
+  const file_record link{"a/link", entry_kind::symlink, false, 9, 1, 0777, filled<32>(18), {{3, 4}}, 5, "../target"};
   const chunk_ref c1{u64_max, u32_max, filled<32>(16)};
   out.push_back(sync_index_request{40, u64_max, 41});
-  out.push_back(sync_index_reply{42, 43, {r1, file_record{}}, true});
+  out.push_back(sync_index_reply{42, 43, {r1, link, file_record{}}, true});
   out.push_back(sync_chunks_request{44, "c/d", filled<32>(17), 45});
   out.push_back(sync_chunks_reply{46, {c1, chunk_ref{}}, true});
   out.push_back(sync_data_request{47, "e", 48, 49, filled<32>(18)});
