@@ -45,6 +45,12 @@ constexpr std::size_t k_pull_window = 16;
 // (the same bound ops::remote uses for push, limits::send_window_bytes / 4).
 constexpr std::size_t k_push_window_bytes = 4 * 1024 * 1024;
 constexpr std::size_t k_chunks_per_page = 2048;
+// Sync puts open at once: enough to keep the server's commits (two fsyncs
+// each) back to back, well under limits::max_open_transfers (64) uploads a
+// server allows per session.
+constexpr std::size_t k_puts_in_flight = 32;
+// Pushes gathered before they are sent (bounds the batch's memory only).
+constexpr std::size_t k_push_batch = 1024;
 constexpr int k_max_rounds = 8;
 // Above this many paths to plan, loading both whole indexes (one query
 // each) is cheaper than a lookup per path.
@@ -401,104 +407,249 @@ struct engine::impl {
   }
 
   // ---------------------------------------------------------------- push
-  status push_entry(const file_entry& l, const std::optional<file_entry>& r, const std::optional<rel_path>& from) {
+  // One path given to the peer with sync_put. A file's put carries the
+  // first page of its chunk list, so the answer already says which chunks
+  // to send; push_many keeps up to k_puts_in_flight puts open, so the round
+  // trips, the server's commits (two fsyncs each) and the local reads of
+  // different files overlap instead of adding up.
+  enum class push_stage { waiting, put_sent, paging, ready, committing, done };
+  struct push_item {
+    file_entry l;
+    std::optional<file_entry> r;
+    std::optional<rel_path> from;
+    std::vector<index::chunk> chunks;
+    push_stage stage = push_stage::waiting;
+    std::uint32_t transfer = 0;
+    std::size_t pages_due = 0;       // sync_put_chunks pages not yet answered
+    std::vector<std::uint64_t> need;
+    std::size_t next_need = 0;       // need[next_need] is the next chunk to send
+    std::optional<store::reader> reader;
+    std::uint64_t sent = 0;
+    status result;
+  };
+
+  static bool ends_round(errc c) {
+    return c == errc::disconnected || c == errc::timeout || c == errc::auth_failed || c == errc::malformed ||
+           c == errc::unexpected_message || c == errc::no_space;
+  }
+
+  void on_put_ok(const push_item& x) {
+    const file_entry& l = x.l;
+    if (l.deleted) {
+      ++t.deleted;
+      emit(l.path.str(), "deleted_remote", 0, 0);
+    } else if (l.kind == entry_kind::directory) {
+      if (!x.r || x.r->deleted) ++t.dirs, emit(l.path.str(), "dir", 0, 0);
+    } else if (l.kind == entry_kind::symlink) {
+      ++t.files;
+      emit(l.path.str(), "pushed", l.size, 0);
+    } else if (x.from) {
+      ++t.renamed;
+      emit(l.path.str(), "renamed_remote", l.size, 0, x.from->str());
+    } else {
+      ++t.files;
+      emit(l.path.str(), "meta", l.size, 0);
+    }
+  }
+
+  // Sends item i's put; a local problem fails the item, not the batch.
+  status start_put(std::vector<push_item>& items, std::size_t i, std::map<wire::request_id, std::size_t>& by_id) {
+    auto& x = items[i];
+    const file_entry& l = x.l;
+    if (!l.deleted && l.kind != entry_kind::directory && !f.disk_matches(l)) {
+      x.stage = push_stage::done;
+      x.result = make_error(errc::already_exists, "'" + l.path.str() + "' changed locally since the scan");
+      return {};
+    }
     wire::sync_put put;
     put.id = next_id++;
     put.record = to_wire(l);
     put.record.path = to_remote(l.path);
-    if (r) put.base = to_wire(r->version);
-    if (from) put.from = to_remote(*from);
-    if (!l.deleted && l.kind != entry_kind::directory && !f.disk_matches(l))
-      return make_error(errc::already_exists, "'" + l.path.str() + "' changed locally since the scan");
-    auto reply = call(put);
-    if (!reply) return std::move(reply).err();
-    if (std::holds_alternative<wire::ok>(*reply)) {
-      if (l.deleted) {
-        ++t.deleted;
-        emit(l.path.str(), "deleted_remote", 0, 0);
-      } else if (l.kind == entry_kind::directory) {
-        if (!r || r->deleted) ++t.dirs, emit(l.path.str(), "dir", 0, 0);
-      } else if (l.kind == entry_kind::symlink) {
-        ++t.files;
-        emit(l.path.str(), "pushed", l.size, 0);
-      } else if (from) {
-        ++t.renamed;
-        emit(l.path.str(), "renamed_remote", l.size, 0, from->str());
-      } else {
-        ++t.files;
-        emit(l.path.str(), "meta", l.size, 0);
-      }
-      return {};
+    if (x.r) put.base = to_wire(x.r->version);
+    if (x.from) put.from = to_remote(*x.from);
+    if (!l.deleted && l.kind == entry_kind::file) {
+      auto chunks = f.db().chunks(l.path);
+      if (!chunks) return std::move(chunks).err();
+      x.chunks = std::move(*chunks);
+      for (std::size_t c = 0; c < x.chunks.size() && c < k_chunks_per_page; ++c)
+        put.chunks.push_back(to_wire(x.chunks[c]));
     }
-    auto* ready = std::get_if<wire::sync_put_ready>(&*reply);
-    if (!ready) return make_error(errc::unexpected_message, "expected sync_put_ready");
-    const std::uint32_t transfer = ready->transfer;
-    auto chunks = f.db().chunks(l.path);
-    if (!chunks) return std::move(chunks).err();
-    std::vector<std::uint64_t> need;
-    for (std::size_t first = 0; first < chunks->size() || first == 0; first += k_chunks_per_page) {
-      wire::sync_put_chunks page{next_id++, transfer, first, {}};
-      for (std::size_t i = first; i < chunks->size() && i < first + k_chunks_per_page; ++i)
-        page.chunks.push_back(to_wire((*chunks)[i]));
-      auto n = call_as<wire::sync_put_need>(page);
-      if (!n) return std::move(n).err();
-      for (auto i : n->indices) {
-        if (i >= chunks->size()) return make_error(errc::malformed, "the peer asked for a chunk that does not exist");
-        need.push_back(i);
-      }
-      if (chunks->empty()) break;
-    }
-    std::uint64_t sent = 0;
-    if (!need.empty()) {
-      auto rd = f.root().open_read(l.path);
-      if (!rd) return std::move(rd).err();
-      bytes buf;
-      for (auto i : need) {
-        const auto& c = (*chunks)[i];
-        buf.resize(c.size);
-        auto got = rd->read_at(c.offset, std::span<byte>(buf.data(), c.size));
-        if (!got) return std::move(got).err();
-        if (*got != c.size || crypto::hash_block(buf) != c.hash)
-          return make_error(errc::already_exists, "'" + l.path.str() + "' changed locally while being sent");
-        while (s.queued_bytes() > k_push_window_bytes) {
-          auto m = s.receive(1ms);
-          if (!m) return std::move(m).err();
-          if (*m) {
-            if (auto* e = std::get_if<wire::error_reply>(&**m)) return error{e->code, e->message, true};
-            return make_error(errc::unexpected_message, "unexpected message during a sync upload");
-          }
-        }
-        FTSYNC_TRY(s.send(wire::sync_put_data{transfer, i, buf}));
-        sent += c.size;
-      }
-    }
-    auto done = call_as<wire::ok>(wire::sync_put_commit{next_id++, transfer});
-    if (!done) return std::move(done).err();
-    t.bytes += sent;
-    t.bytes_sent += sent;
-    ++t.files;
-    emit(l.path.str(), "pushed", l.size, sent);
+    FTSYNC_TRY(s.send(put));
+    by_id.emplace(put.id, i);
+    x.stage = push_stage::put_sent;
     return {};
   }
 
-  status push(const action& a) {
-    file_entry l = *a.local;
-    if (a.merge_versions && a.remote) {
-      l.version = l.version.merged(a.remote->version);
-      FTSYNC_TRY(f.db().put(l));
+  // Sends item i's needed chunks while the session's queue has room, then
+  // its commit. Returns false when the queue filled first (call again).
+  result<bool> send_data(std::vector<push_item>& items, std::size_t i, std::map<wire::request_id, std::size_t>& by_id) {
+    auto& x = items[i];
+    if (x.next_need < x.need.size() && !x.reader) {
+      auto rd = f.root().open_read(x.l.path);
+      if (!rd) {
+        x.stage = push_stage::done;
+        x.result = std::move(rd).err();
+        return true;
+      }
+      x.reader.emplace(std::move(*rd));
     }
-    return push_entry(l, a.remote, a.rename_from);
+    bytes buf;
+    for (; x.next_need < x.need.size(); ++x.next_need) {
+      if (s.queued_bytes() > k_push_window_bytes) return false;
+      const auto& c = x.chunks[x.need[x.next_need]];
+      buf.resize(c.size);
+      auto got = x.reader->read_at(c.offset, std::span<byte>(buf.data(), c.size));
+      if (!got || *got != c.size || crypto::hash_block(buf) != c.hash) {
+        // The upload stays open on the server until the session ends (its
+        // partial file kept for a later resume); the next round decides.
+        x.stage = push_stage::done;
+        x.result = got ? make_error(errc::already_exists, "'" + x.l.path.str() + "' changed locally while being sent")
+                       : status{std::move(got).err()};
+        return true;
+      }
+      FTSYNC_TRY(s.send(wire::sync_put_data{x.transfer, x.need[x.next_need], buf}));
+      x.sent += c.size;
+    }
+    x.reader.reset();
+    const auto id = next_id++;
+    FTSYNC_TRY(s.send(wire::sync_put_commit{id, x.transfer}));
+    by_id.emplace(id, i);
+    x.stage = push_stage::committing;
+    return true;
   }
 
-  status merge(const action& a) {
-    file_entry l = *a.local;
-    l.version = l.version.merged(a.remote->version);
-    FTSYNC_TRY(f.db().put(l));
-    if (l.same_state(*a.remote)) {
-      // Identical on both sides: the peer only needs the merged history.
-      return push_entry(l, a.remote, std::nullopt);
+  // The answer to one of item i's requests.
+  status on_push_reply(std::vector<push_item>& items, std::size_t i, wire::message& m,
+                       std::map<wire::request_id, std::size_t>& by_id, std::deque<std::size_t>& ready) {
+    auto& x = items[i];
+    if (auto* e = std::get_if<wire::error_reply>(&m)) {
+      x.stage = push_stage::done;
+      x.result = error{e->code, e->message, true};
+      return {};
     }
-    return push_entry(l, a.remote, std::nullopt);
+    auto add_need = [&](const std::vector<std::uint64_t>& indices) -> status {
+      for (auto n : indices) {
+        if (n >= x.chunks.size()) return make_error(errc::malformed, "the peer asked for a chunk that does not exist");
+        x.need.push_back(n);
+      }
+      return {};
+    };
+    switch (x.stage) {
+      case push_stage::put_sent:
+        if (std::holds_alternative<wire::ok>(m)) {
+          on_put_ok(x);
+          x.stage = push_stage::done;
+          return {};
+        }
+        if (auto* r = std::get_if<wire::sync_put_ready>(&m)) {
+          x.transfer = r->transfer;
+          FTSYNC_TRY(add_need(r->need));
+          // The rest of a chunk list longer than the put's page.
+          for (std::size_t first = k_chunks_per_page; first < x.chunks.size(); first += k_chunks_per_page) {
+            wire::sync_put_chunks page{next_id++, x.transfer, first, {}};
+            for (std::size_t c = first; c < x.chunks.size() && c < first + k_chunks_per_page; ++c)
+              page.chunks.push_back(to_wire(x.chunks[c]));
+            FTSYNC_TRY(s.send(page));
+            by_id.emplace(page.id, i);
+            ++x.pages_due;
+          }
+          x.stage = x.pages_due > 0 ? push_stage::paging : push_stage::ready;
+          if (x.stage == push_stage::ready) ready.push_back(i);
+          return {};
+        }
+        break;
+      case push_stage::paging:
+        if (auto* n = std::get_if<wire::sync_put_need>(&m)) {
+          FTSYNC_TRY(add_need(n->indices));
+          if (--x.pages_due == 0) {
+            x.stage = push_stage::ready;
+            ready.push_back(i);
+          }
+          return {};
+        }
+        break;
+      case push_stage::committing:
+        if (std::holds_alternative<wire::ok>(m)) {
+          t.bytes += x.sent;
+          t.bytes_sent += x.sent;
+          ++t.files;
+          emit(x.l.path.str(), "pushed", x.l.size, x.sent);
+          x.stage = push_stage::done;
+          return {};
+        }
+        break;
+      default: break;
+    }
+    return make_error(errc::unexpected_message,
+                      std::string("unexpected ") + wire::type_name(wire::type_of(m)) + " during a sync upload");
+  }
+
+  // Every item ends done, with its own result; an error returned here
+  // (session lost, peer broken, interrupted) ends the round.
+  status push_many(std::vector<push_item>& items) {
+    std::map<wire::request_id, std::size_t> by_id;
+    std::deque<std::size_t> ready;
+    std::size_t next = 0;
+    std::size_t in_flight = 0;  // puts sent whose item is not done
+    auto ended = [&](std::size_t i) {
+      if (items[i].stage == push_stage::done) --in_flight;
+    };
+    mono_time heard = mono_now();
+    while (true) {
+      if (o.stop && o.stop->load()) return make_error(errc::cancelled, "interrupted");
+      while (next < items.size() && in_flight < k_puts_in_flight) {
+        FTSYNC_TRY(start_put(items, next, by_id));
+        if (items[next].stage != push_stage::done) ++in_flight;
+        ++next;
+      }
+      while (!ready.empty()) {
+        const std::size_t i = ready.front();
+        auto sent = send_data(items, i, by_id);
+        if (!sent) return std::move(sent).err();
+        if (!*sent) break;  // the session's queue is full: wait for acknowledgements
+        ready.pop_front();
+        ended(i);
+      }
+      if (in_flight == 0 && next == items.size()) return {};
+      if (in_flight == 0) continue;
+      auto m = s.receive(ready.empty() ? 100ms : 1ms);
+      if (!m) return std::move(m).err();
+      if (!*m) {
+        if (s.reply_overdue(heard)) return make_error(errc::timeout, "the peer stopped answering");
+        continue;
+      }
+      heard = mono_now();
+      auto it = by_id.find(id_of(**m));
+      if (it == by_id.end()) return make_error(errc::unexpected_message, "a reply nobody asked for");
+      const std::size_t i = it->second;
+      by_id.erase(it);
+      if (items[i].stage == push_stage::done) continue;  // a page answered after the item failed
+      FTSYNC_TRY(on_push_reply(items, i, **m, by_id, ready));
+      ended(i);
+    }
+  }
+
+  status push_entry(const file_entry& l, const std::optional<file_entry>& r, const std::optional<rel_path>& from) {
+    std::vector<push_item> one(1);
+    one[0].l = l;
+    one[0].r = r;
+    one[0].from = from;
+    FTSYNC_TRY(push_many(one));
+    return one[0].result;
+  }
+
+  // The item a push or merge action gives to push_many (merged versions
+  // recorded locally first, as the peer will record them).
+  result<push_item> push_item_for(const action& a) {
+    push_item x;
+    x.l = *a.local;
+    x.r = a.remote;
+    if (a.kind == action_kind::merge || (a.merge_versions && a.remote)) {
+      x.l.version = x.l.version.merged(a.remote->version);
+      FTSYNC_TRY(f.db().put(x.l));
+    }
+    if (a.kind == action_kind::push) x.from = a.rename_from;
+    return x;
   }
 
   // ---------------------------------------------------------------- conflicts
@@ -555,14 +706,15 @@ struct engine::impl {
     return {};
   }
 
+  // Pulls and conflicts; pushes and merges go through push_many.
   status apply(const action& a) {
     switch (a.kind) {
       case action_kind::pull: return pull(a);
-      case action_kind::push: return push(a);
-      case action_kind::merge: return merge(a);
       case action_kind::conflict: return conflict(a);
+      case action_kind::push:
+      case action_kind::merge: break;
     }
-    return make_error(errc::internal, "unknown action");
+    return make_error(errc::internal, "a push or merge outside a batch");
   }
 
   // `changed`: rescan only these paths; none: the whole folder.
@@ -591,19 +743,40 @@ struct engine::impl {
     clean = actions.empty();
     carried.clear();
     for (const auto& a : actions) carried.push_back(a.path);
+    // A lost session ends the round; anything else is one path that the
+    // next round retries.
+    auto settle = [this](const rel_path& path, status r) -> status {
+      if (r) return {};
+      if (ends_round(r.code())) return r;
+      ++t.failed;
+      log::info("sync: '" + escape_for_log(path.str()) + "': " + r.err().message + " (retried next round)");
+      return {};
+    };
+    // Consecutive pushes and merges go to the peer together (push_many);
+    // anything else waits until they are done, so the plan's order holds.
+    std::vector<push_item> batch;
+    auto flush = [&]() -> status {
+      FTSYNC_TRY(push_many(batch));
+      for (auto& x : batch) FTSYNC_TRY(settle(x.l.path, std::move(x.result)));
+      batch.clear();
+      return {};
+    };
     for (const auto& a : actions) {
       if (o.stop && o.stop->load()) return make_error(errc::cancelled, "interrupted");
-      auto r = apply(a);
-      if (!r) {
-        // A lost session ends the round; anything else is one path that
-        // the next round retries.
-        if (r.code() == errc::disconnected || r.code() == errc::timeout || r.code() == errc::auth_failed ||
-            r.code() == errc::malformed || r.code() == errc::unexpected_message || r.code() == errc::no_space)
-          return std::move(r).err();
-        ++t.failed;
-        log::info("sync: '" + escape_for_log(a.path.str()) + "': " + r.err().message + " (retried next round)");
+      if (a.kind == action_kind::push || a.kind == action_kind::merge) {
+        auto x = push_item_for(a);
+        if (!x) {
+          FTSYNC_TRY(settle(a.path, std::move(x).err()));
+          continue;
+        }
+        batch.push_back(std::move(*x));
+        if (batch.size() >= k_push_batch) FTSYNC_TRY(flush());
+        continue;
       }
+      FTSYNC_TRY(flush());
+      FTSYNC_TRY(settle(a.path, apply(a)));
     }
+    FTSYNC_TRY(flush());
     t.pending = actions.size();
     for (const auto& a : actions) {
       const auto& e = a.kind == action_kind::pull ? a.remote : a.local;

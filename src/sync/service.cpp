@@ -273,6 +273,16 @@ struct service::impl {
     if (auto r = file_builder::make_way(*f, e.path, c); !r) return reply_error(s, m.id, r.err());
     auto b = file_builder::open(*f, e.path, e);
     if (!b) return reply_error(s, m.id, b.err());
+    // The first page of the chunk list came with the put: answer it now.
+    std::vector<std::uint64_t> need;
+    if (!m.chunks.empty()) {
+      std::vector<index::chunk> page;
+      page.reserve(m.chunks.size());
+      for (const auto& ch : m.chunks) page.push_back(from_wire(ch));
+      auto n = b->add_chunks(page);
+      if (!n) return std::move(n).err();  // a broken chunk list ends the session
+      need = std::move(*n);
+    }
     const std::uint32_t t = st.next_transfer++;
     writers[e.path] = writer{s.id(), t, s.peer().key};
     upload u;
@@ -281,7 +291,7 @@ struct service::impl {
     u.want = e;
     u.expect = c;
     st.uploads.emplace(t, std::move(u));
-    return s.send(wire::sync_put_ready{m.id, t});
+    return s.send(wire::sync_put_ready{m.id, t, std::move(need)});
   }
 
   status on_put_chunks(session::session_ref& s, session_state& st, const wire::sync_put_chunks& m) {

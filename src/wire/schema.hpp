@@ -198,9 +198,9 @@ auto fields(M& m) {
   else if constexpr (std::is_same_v<T, sync_data_reply>)
     return std::tie(m.id, m.data);
   else if constexpr (std::is_same_v<T, sync_put>)
-    return std::tie(m.id, m.record, m.base, m.from);
+    return std::tie(m.id, m.record, m.base, m.from, m.chunks);
   else if constexpr (std::is_same_v<T, sync_put_ready>)
-    return std::tie(m.id, m.transfer);
+    return std::tie(m.id, m.transfer, m.need);
   else if constexpr (std::is_same_v<T, sync_put_chunks>)
     return std::tie(m.id, m.transfer, m.first, m.chunks);
   else if constexpr (std::is_same_v<T, sync_put_need>)

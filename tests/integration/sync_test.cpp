@@ -690,6 +690,56 @@ TEST_CASE("sync --once: symlinks are synced as links, never followed, both direc
   CHECK(s4["rounds"] == 1);
 }
 
+// Pushes go to the server many at a time (up to 32 puts open): every file
+// arrives, a refusal in the middle of the stream fails only its own path,
+// and deletions and a renamed directory in the next round go the same way.
+TEST_CASE("sync --once: hundreds of pushes in one round, with refusals among them, all settle") {
+  pair_setup p("sync-many");
+  const fs::path local = p.dir / "local";
+  write_text(p.root / ".ftsyncignore", "*.srvonly\n");  // the server refuses these
+  for (int d = 0; d < 10; ++d) {
+    fs::create_directories(local / ("d" + std::to_string(d)));
+    for (int i = 0; i < 30; ++i)
+      write_text(local / ("d" + std::to_string(d)) / ("f" + std::to_string(i)),
+                 "file " + std::to_string(d * 30 + i) + std::string(static_cast<std::size_t>(i * 97), 'x'));
+  }
+  for (int k : {0, 4, 9}) write_text(local / ("d" + std::to_string(k)) / "refused.srvonly", "stays local");
+
+  auto run = [&] {
+    auto r = p.c({"--json", "sync", "--once", local.string(), "srv:/"});
+    CHECK_MESSAGE(r.exit_code == 4, describe(r));  // the three refused paths
+    auto sum = find_summary(r.out);
+    REQUIRE_MESSAGE(sum.has_value(), describe(r));
+    CHECK_MESSAGE((*sum)["pending"] == 3, describe(r));
+    return *sum;
+  };
+  auto without_refused = [&](const fs::path& dir) {
+    tree t = snapshot(dir);
+    for (auto it = t.begin(); it != t.end();)
+      it = (it->first.find(".srvonly") != std::string::npos || it->first == ".ftsyncignore") ? t.erase(it)
+                                                                                           : std::next(it);
+    return t;
+  };
+  compare_options o;
+  o.mtime_files = true;
+  o.mode = true;
+  auto s1 = run();
+  CHECK(s1["files"] == 300);
+  CHECK(s1["dirs"] == 10);
+  CHECK_MESSAGE(tree_diff(without_refused(local), without_refused(p.root), o) == "",
+                tree_diff(without_refused(local), without_refused(p.root), o));
+  CHECK_FALSE(fs::exists(p.root / "d4" / "refused.srvonly"));
+
+  for (int d = 0; d < 5; ++d)
+    for (int i = 0; i < 20; ++i) fs::remove(local / ("d" + std::to_string(d)) / ("f" + std::to_string(i)));
+  fs::rename(local / "d8", local / "d8-renamed");
+  auto s2 = run();
+  CHECK(s2["deleted"] >= 100);
+  CHECK_MESSAGE(tree_diff(without_refused(local), without_refused(p.root), o) == "",
+                tree_diff(without_refused(local), without_refused(p.root), o));
+  CHECK(find_partials(p.root).empty());
+}
+
 TEST_CASE("sync NAME runs a [sync.NAME] pair from config.toml; an unknown name is a usage error") {
   pair_setup p("sync-pair");
   const fs::path local = p.dir / "notes";

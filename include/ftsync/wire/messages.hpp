@@ -211,10 +211,15 @@ struct sync_data_reply { request_id id = 0; bytes data; bool operator==(const sy
 // version vector the client planned against; a server whose current entry
 // differs refuses (errc::already_exists: changed meanwhile, re-plan).
 // `from` names a path whose content (same hash) the server may rename
-// instead of receiving data ("" none). Deletions, directories, metadata-only
-// changes and renames are answered ok; content needs data: sync_put_ready.
-struct sync_put { request_id id = 0; file_record record; std::vector<version_item> base; std::string from; bool operator==(const sync_put&) const = default; };
-struct sync_put_ready { request_id id = 0; std::uint32_t transfer = 0; bool operator==(const sync_put_ready&) const = default; };
+// instead of receiving data ("" none). Deletions, directories, symlinks,
+// metadata-only changes and renames are answered ok; content needs data:
+// sync_put_ready. `chunks` is the first page of the file's chunk list (the
+// rest, if any, follows in sync_put_chunks from index chunks.size()), so a
+// file whose list fits one page costs one round trip before its data, and a
+// client can have many puts in flight; `need` answers that page as
+// sync_put_need would.
+struct sync_put { request_id id = 0; file_record record; std::vector<version_item> base; std::string from; std::vector<chunk_ref> chunks{}; bool operator==(const sync_put&) const = default; };
+struct sync_put_ready { request_id id = 0; std::uint32_t transfer = 0; std::vector<std::uint64_t> need{}; bool operator==(const sync_put_ready&) const = default; };
 // The file's chunk list, page by page; the reply lists the indices (of this
 // page's chunks, counted from 0 for the file) the server neither holds in a
 // kept partial file nor finds elsewhere in its folder.

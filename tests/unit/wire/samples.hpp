@@ -85,8 +85,10 @@ inline std::vector<message> sample_messages() {
   out.push_back(sync_chunks_reply{46, {c1, chunk_ref{}}, true});
   out.push_back(sync_data_request{47, "e", 48, 49, filled<32>(18)});
   out.push_back(sync_data_reply{50, pattern(limits::block_size, 19)});
-  out.push_back(sync_put{51, r1, {{3, 4}}, "from/here"});
-  out.push_back(sync_put_ready{52, 53});
+  out.push_back(sync_put{51, r1, {{3, 4}}, "from/here", {c1, chunk_ref{}}});
+  out.push_back(sync_put{54, link, {}, ""});
+  out.push_back(sync_put_ready{52, 53, {0, u64_max}});
+  out.push_back(sync_put_ready{55, 56});
   out.push_back(sync_put_chunks{54, 55, 56, {c1}});
   out.push_back(sync_put_need{57, {0, 1, u64_max}});
   out.push_back(sync_put_data{58, 59, pattern(1000, 20)});

@@ -1,0 +1,76 @@
+#!/usr/bin/env bash
+# sync_first.sh -- the first `ftsync sync --once` of a folder of many small
+# files, both directions (README, "Folder sync" measurements).
+#
+#   tests/bench/sync_first.sh [--files N] [--runs R] [--ftsync PATH]
+#
+# Two nodes on 127.0.0.1 with their own XDG dirs in a temporary directory. N
+# files of 0-2,999 bytes in N/100 directories are made once. Each run pushes
+# them into an empty served folder (`sync --once LOCAL srv:/runK`), then pulls
+# that folder into a second, empty local folder, and checks both copies with
+# diff -r. As a peer measured in the same run, `rsync -a` copies the same tree
+# on the same filesystem (no network, no daemon, no fsync: a floor, not a
+# like-for-like transfer). Prints seconds and files/s per step. A benchmark,
+# not a test: it exits 1 only when a step fails or a copy differs. Stops only
+# the processes it started, by PID.
+set -euo pipefail
+export LC_ALL=C
+REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+FTSYNC="$REPO/build/ftsync"; FILES=10000; RUNS=3
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --files) FILES="${2:?}"; shift ;;
+    --runs) RUNS="${2:?}"; shift ;;
+    --ftsync) FTSYNC="${2:?}"; shift ;;
+    *) sed -n 2,15p "$0" | sed 's/^# \{0,1\}//'; exit 2 ;;
+  esac
+  shift
+done
+[ -x "$FTSYNC" ] || { echo "sync_first: no ftsync binary at $FTSYNC (build first)" >&2; exit 2; }
+
+work=$(mktemp -d /tmp/ftsync-sync-first.XXXXXX)
+pids=()
+cleanup() {
+  for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
+  for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
+  rm -rf "$work"
+}
+trap cleanup EXIT
+cli() { XDG_CONFIG_HOME=$work/cli/config XDG_STATE_HOME=$work/cli/state "$FTSYNC" "$@"; }
+srv() { XDG_CONFIG_HOME=$work/srv/config XDG_STATE_HOME=$work/srv/state "$FTSYNC" "$@"; }
+now_ms() { echo $(( $(date +%s%N) / 1000000 )); }
+rate() { awk -v n="$FILES" -v ms="$1" 'BEGIN { r = ms > 0 ? n * 1000 / ms : 0; printf "%.2f s, %.0f files/s", ms / 1000, r }'; }
+
+cli keygen >/dev/null 2>&1; srv keygen >/dev/null 2>&1
+port=$((20000 + RANDOM % 20000))
+srv trust "$(cli id)" --name cli >/dev/null
+cli trust "$(srv id)" --name srv --address "127.0.0.1:$port" >/dev/null
+
+dirs=$(( FILES / 100 > 0 ? FILES / 100 : 1 ))
+mkdir -p "$work/src" "$work/root"
+for ((d = 0; d < dirs; d++)); do mkdir "$work/src/d$d"; done
+for ((i = 0; i < FILES; i++)); do
+  printf 'file %d %*s\n' "$i" $(( (i * 7919) % 3000 )) '' >"$work/src/d$((i % dirs))/f$i"
+done
+echo "ftsync $("$FTSYNC" --version 2>/dev/null | head -1); $FILES files in $dirs directories, $(du -sb "$work/src" | cut -f1) bytes"
+
+srv serve --root "$work/root" --listen "127.0.0.1:$port" >"$work/serve.out" 2>"$work/serve.log" &
+pids+=($!)
+for _ in $(seq 100); do grep -q serving "$work/serve.out" 2>/dev/null && break; sleep 0.1; done
+
+for ((r = 1; r <= RUNS; r++)); do
+  cp -a "$work/src" "$work/push$r"
+  t0=$(now_ms)
+  cli sync --once "$work/push$r" "srv:/run$r" >/dev/null 2>"$work/push.err" || { cat "$work/push.err" >&2; exit 1; }
+  push_ms=$(( $(now_ms) - t0 ))
+  t0=$(now_ms)
+  cli sync --once "$work/pull$r" "srv:/run$r" >/dev/null 2>"$work/pull.err" || { cat "$work/pull.err" >&2; exit 1; }
+  pull_ms=$(( $(now_ms) - t0 ))
+  diff -r "$work/src" "$work/root/run$r" >/dev/null || { echo "sync_first: pushed copy differs" >&2; exit 1; }
+  diff -r "$work/src" "$work/pull$r" >/dev/null || { echo "sync_first: pulled copy differs" >&2; exit 1; }
+  rsync_ms=-
+  if command -v rsync >/dev/null; then
+    t0=$(now_ms); rsync -a "$work/src/" "$work/rsync$r/"; rsync_ms=$(( $(now_ms) - t0 ))
+  fi
+  echo "run $r: push $(rate "$push_ms"); pull $(rate "$pull_ms"); local rsync -a $([ "$rsync_ms" = - ] && echo 'not installed' || rate "$rsync_ms")"
+done
