@@ -6,6 +6,7 @@
 #include <ftsync/util/clock.hpp>
 #include <ftsync/util/log.hpp>
 
+#include <algorithm>
 #include <deque>
 #include <map>
 #include <optional>
@@ -37,10 +38,10 @@ void sync_totals::add(const sync_totals& o) {
 
 namespace {
 
-// Chunk requests in flight while pulling one file: 16 x 64 KiB (average
-// chunk) = 1 MiB, ~16 RTTs of ENet's 64 KiB window: enough to keep one
-// connection busy without queueing megabytes behind a slow link.
-constexpr std::size_t k_pull_window = 16;
+// Chunk requests in flight while pulling, across all files: 32 x 64 KiB
+// (average chunk) = 2 MiB, enough to keep one connection busy without
+// queueing megabytes behind a slow link.
+constexpr std::size_t k_pull_window = 32;
 // Unacknowledged bytes we let the session queue while pushing chunk data
 // (the same bound ops::remote uses for push, limits::send_window_bytes / 4).
 constexpr std::size_t k_push_window_bytes = 4 * 1024 * 1024;
@@ -49,8 +50,10 @@ constexpr std::size_t k_chunks_per_page = 2048;
 // each) back to back, well under limits::max_open_transfers (64) uploads a
 // server allows per session.
 constexpr std::size_t k_puts_in_flight = 32;
-// Pushes gathered before they are sent (bounds the batch's memory only).
-constexpr std::size_t k_push_batch = 1024;
+// Files pulled at once (each holds a partial file open while it is built).
+constexpr std::size_t k_fetch_files = 16;
+// Pushes or pulls gathered before they are sent (bounds a batch's memory only).
+constexpr std::size_t k_batch = 1024;
 constexpr int k_max_rounds = 8;
 // Above this many paths to plan, loading both whole indexes (one query
 // each) is cheaper than a lookup per path.
@@ -233,70 +236,156 @@ struct engine::impl {
   }
 
   // ---------------------------------------------------------------- pull
+  // Files built from the peer's chunks, up to k_fetch_files at once: each
+  // asks for its chunk list, then for the chunks it finds nowhere locally,
+  // with at most k_pull_window chunk requests open across all of them, so
+  // the round trips of different files overlap.
+  struct fetch_item {
+    file_entry remote;  // the peer's entry (its path is the peer's name for it)
+    rel_path target;
+    file_entry want;
+    std::optional<file_entry> expect;
+    std::optional<file_builder> b;
+    std::vector<std::uint64_t> need;
+    std::size_t next = 0;         // need[next] is the next chunk to ask for
+    std::size_t outstanding = 0;  // requests sent and not answered
+    std::uint64_t list_first = 0;
+    bool listing = true;
+    bool done = false;
+    std::uint64_t got = 0;  // chunk bytes received
+    status result;
+  };
+  static constexpr std::uint64_t k_list_page = ~std::uint64_t{0};
+
+  status fetch_many(std::vector<fetch_item>& items) {
+    std::map<wire::request_id, std::pair<std::size_t, std::uint64_t>> by_id;  // -> item, chunk (or k_list_page)
+    std::vector<std::size_t> active;
+    std::size_t next_item = 0, data_out = 0;
+    auto finish = [&](std::size_t i, status st) {
+      auto& x = items[i];
+      x.done = true;
+      x.result = std::move(st);
+      x.b.reset();  // closes the partial file; its verified chunks stay for a resume
+      active.erase(std::find(active.begin(), active.end(), i));
+    };
+    auto ask_page = [&](std::size_t i) -> status {
+      auto& x = items[i];
+      const auto id = next_id++;
+      FTSYNC_TRY(s.send(wire::sync_chunks_request{id, to_remote(x.remote.path), x.remote.hash, x.list_first}));
+      by_id.emplace(id, std::pair{i, k_list_page});
+      ++x.outstanding;
+      return {};
+    };
+    auto commit_if_complete = [&](std::size_t i) {
+      auto& x = items[i];
+      if (x.done || x.listing || x.next < x.need.size() || x.outstanding > 0) return;
+      auto st = x.b->commit(x.expect, [this] { s.keep_alive(); });
+      if (st) {
+        t.bytes += x.got;
+        t.bytes_received += x.got;
+        t.reused_bytes += x.b->counters().reused_bytes;
+        t.resumed_bytes += x.b->counters().resumed_bytes;
+      }
+      finish(i, std::move(st));
+    };
+    mono_time heard = mono_now();
+    while (true) {
+      if (o.stop && o.stop->load()) return make_error(errc::cancelled, "interrupted");
+      while (next_item < items.size() && active.size() < k_fetch_files) {
+        const std::size_t i = next_item++;
+        auto& x = items[i];
+        status st = file_builder::make_way(f, x.target, x.expect);
+        if (st) {
+          auto b = file_builder::open(f, x.target, x.want);
+          if (b) x.b.emplace(std::move(*b));
+          else st = std::move(b).err();
+        }
+        if (!st) {
+          x.done = true;
+          x.result = std::move(st);
+          continue;
+        }
+        active.push_back(i);
+        FTSYNC_TRY(ask_page(i));
+      }
+      for (std::size_t i : active) {
+        auto& x = items[i];
+        while (!x.listing && x.next < x.need.size() && data_out < k_pull_window) {
+          const auto& c = x.b->chunks()[x.need[x.next]];
+          const auto id = next_id++;
+          FTSYNC_TRY(s.send(wire::sync_data_request{id, to_remote(x.remote.path), c.offset, c.size, c.hash}));
+          by_id.emplace(id, std::pair{i, x.need[x.next]});
+          ++x.next;
+          ++x.outstanding;
+          ++data_out;
+        }
+      }
+      if (by_id.empty()) {
+        if (active.empty() && next_item == items.size()) return {};
+        continue;
+      }
+      auto m = s.receive(100ms);
+      if (!m) return std::move(m).err();
+      if (!*m) {
+        if (s.reply_overdue(heard)) return make_error(errc::timeout, "the peer stopped answering");
+        continue;
+      }
+      heard = mono_now();
+      auto it = by_id.find(id_of(**m));
+      if (it == by_id.end()) return make_error(errc::unexpected_message, "a reply nobody asked for");
+      const auto [i, chunk] = it->second;
+      by_id.erase(it);
+      auto& x = items[i];
+      --x.outstanding;
+      if (chunk != k_list_page) --data_out;
+      if (x.done) continue;  // answers still on their way when the file failed
+      if (auto* e = std::get_if<wire::error_reply>(&**m)) {
+        finish(i, error{e->code, e->message, true});
+        continue;
+      }
+      if (chunk == k_list_page) {
+        auto* page = std::get_if<wire::sync_chunks_reply>(&**m);
+        if (!page) return make_error(errc::unexpected_message, "expected a chunk list");
+        std::vector<index::chunk> chunks;
+        for (const auto& c : page->chunks) chunks.push_back(from_wire(c));
+        auto n = x.b->add_chunks(chunks);
+        if (!n) return std::move(n).err();  // a broken chunk list: the peer is broken
+        x.need.insert(x.need.end(), n->begin(), n->end());
+        x.list_first += page->chunks.size();
+        if (page->more) {
+          if (page->chunks.empty()) return make_error(errc::malformed, "empty chunk page with more set");
+          FTSYNC_TRY(ask_page(i));
+        } else if (!x.b->list_complete()) {
+          return make_error(errc::malformed, "chunk list of '" + x.remote.path.str() + "' is short");
+        } else {
+          x.listing = false;
+        }
+      } else {
+        auto* d = std::get_if<wire::sync_data_reply>(&**m);
+        if (!d) return make_error(errc::unexpected_message, "expected chunk data");
+        if (auto st = x.b->put(chunk, d->data); !st) {
+          finish(i, std::move(st));
+          continue;
+        }
+        x.got += d->data.size();
+      }
+      commit_if_complete(i);
+    }
+  }
+
   // Builds `target` locally from the peer's file `remote` (at remote.path).
   std::uint64_t last_pulled_bytes = 0;  // chunk data the last pull_content received
 
   status pull_content(const file_entry& remote, const rel_path& target, file_entry want,
                       const std::optional<file_entry>& expect) {
-    last_pulled_bytes = 0;
-    FTSYNC_TRY(file_builder::make_way(f, target, expect));
-    auto b = file_builder::open(f, target, want);
-    if (!b) return std::move(b).err();
-    std::vector<std::uint64_t> need;
-    std::uint64_t first = 0;
-    while (!b->list_complete()) {
-      auto page = call_as<wire::sync_chunks_reply>(
-          wire::sync_chunks_request{next_id++, to_remote(remote.path), remote.hash, first});
-      if (!page) return std::move(page).err();
-      std::vector<index::chunk> chunks;
-      for (const auto& c : page->chunks) chunks.push_back(from_wire(c));
-      auto n = b->add_chunks(chunks);
-      if (!n) return std::move(n).err();
-      need.insert(need.end(), n->begin(), n->end());
-      first += page->chunks.size();
-      if (!page->more) break;
-      if (page->chunks.empty()) return make_error(errc::malformed, "empty chunk page with more set");
-    }
-    if (!b->list_complete()) return make_error(errc::malformed, "chunk list of '" + remote.path.str() + "' is short");
-    const std::string remote_path = to_remote(remote.path);
-    std::map<wire::request_id, std::uint64_t> inflight;
-    std::size_t next = 0;
-    std::uint64_t got_bytes = 0;
-    while (next < need.size() || !inflight.empty()) {
-      while (next < need.size() && inflight.size() < k_pull_window) {
-        const auto& c = b->chunks()[need[next]];
-        const auto id = next_id++;
-        FTSYNC_TRY(s.send(wire::sync_data_request{id, remote_path, c.offset, c.size, c.hash}));
-        inflight.emplace(id, need[next]);
-        ++next;
-      }
-      auto m = next_message();
-      if (!m) return std::move(m).err();
-      auto it = inflight.find(id_of(*m));
-      if (it == inflight.end()) return make_error(errc::unexpected_message, "a reply nobody asked for");
-      const std::uint64_t index = it->second;
-      inflight.erase(it);
-      if (auto* e = std::get_if<wire::error_reply>(&*m)) {
-        // Drain what is still in flight so the session stays in step.
-        for (; !inflight.empty();) {
-          auto d = next_message();
-          if (!d) break;
-          inflight.erase(id_of(*d));
-        }
-        return error{e->code, e->message, true};
-      }
-      auto* d = std::get_if<wire::sync_data_reply>(&*m);
-      if (!d) return make_error(errc::unexpected_message, "expected chunk data");
-      FTSYNC_TRY(b->put(index, d->data));
-      got_bytes += d->data.size();
-    }
-    FTSYNC_TRY(b->commit(expect, [this] { s.keep_alive(); }));
-    last_pulled_bytes = got_bytes;
-    t.bytes += got_bytes;
-    t.bytes_received += got_bytes;
-    t.reused_bytes += b->counters().reused_bytes;
-    t.resumed_bytes += b->counters().resumed_bytes;
-    return {};
+    std::vector<fetch_item> one(1);
+    one[0].remote = remote;
+    one[0].target = target;
+    one[0].want = std::move(want);
+    one[0].expect = expect;
+    FTSYNC_TRY(fetch_many(one));
+    last_pulled_bytes = one[0].got;
+    return one[0].result;
   }
 
   // Puts the peer's version `remote` at `target`: a symlink directly, a
@@ -321,7 +410,9 @@ struct engine::impl {
     return f.db().put(e, chunks);
   }
 
-  status pull(const action& a) {
+  // With `defer`, a file that needs content from the peer is queued there
+  // for fetch_many instead of fetched at once.
+  status pull(const action& a, std::vector<fetch_item>* defer = nullptr) {
     const file_entry& r = *a.remote;
     const auto& l = a.local;
     file_entry want = r;
@@ -399,6 +490,15 @@ struct engine::impl {
         emit(a.path.str(), "renamed_local", r.size, 0, a.rename_from->str());
         return {};
       }
+    }
+    if (defer && r.kind == entry_kind::file) {
+      fetch_item x;
+      x.remote = r;
+      x.target = a.path;
+      x.want = std::move(want);
+      x.expect = l;
+      defer->push_back(std::move(x));
+      return {};
     }
     FTSYNC_TRY(fetch(r, a.path, want, l));
     ++t.files;
@@ -610,8 +710,10 @@ struct engine::impl {
         ready.pop_front();
         ended(i);
       }
-      if (in_flight == 0 && next == items.size()) return {};
-      if (in_flight == 0) continue;
+      // Done when every item is, and every answer (a failed item's chunk
+      // pages too) has arrived, so the next request's answer comes next.
+      if (in_flight == 0 && next == items.size() && by_id.empty()) return {};
+      if (by_id.empty() && ready.empty()) continue;
       auto m = s.receive(ready.empty() ? 100ms : 1ms);
       if (!m) return std::move(m).err();
       if (!*m) {
@@ -752,25 +854,44 @@ struct engine::impl {
       log::info("sync: '" + escape_for_log(path.str()) + "': " + r.err().message + " (retried next round)");
       return {};
     };
-    // Consecutive pushes and merges go to the peer together (push_many);
-    // anything else waits until they are done, so the plan's order holds.
-    std::vector<push_item> batch;
+    // Consecutive pushes and merges go to the peer together (push_many), and
+    // so do consecutive pulls of files (fetch_many); anything else waits until
+    // they are done, so the plan's order holds.
+    std::vector<push_item> pushes;
+    std::vector<fetch_item> fetches;
     auto flush = [&]() -> status {
-      FTSYNC_TRY(push_many(batch));
-      for (auto& x : batch) FTSYNC_TRY(settle(x.l.path, std::move(x.result)));
-      batch.clear();
+      if (!pushes.empty()) {
+        FTSYNC_TRY(push_many(pushes));
+        for (auto& x : pushes) FTSYNC_TRY(settle(x.l.path, std::move(x.result)));
+        pushes.clear();
+      }
+      if (!fetches.empty()) {
+        FTSYNC_TRY(fetch_many(fetches));
+        for (auto& x : fetches) {
+          if (x.result) ++t.files, emit(x.target.str(), "pulled", x.remote.size, x.got);
+          FTSYNC_TRY(settle(x.target, std::move(x.result)));
+        }
+        fetches.clear();
+      }
       return {};
     };
     for (const auto& a : actions) {
       if (o.stop && o.stop->load()) return make_error(errc::cancelled, "interrupted");
       if (a.kind == action_kind::push || a.kind == action_kind::merge) {
+        if (!fetches.empty()) FTSYNC_TRY(flush());
         auto x = push_item_for(a);
         if (!x) {
           FTSYNC_TRY(settle(a.path, std::move(x).err()));
           continue;
         }
-        batch.push_back(std::move(*x));
-        if (batch.size() >= k_push_batch) FTSYNC_TRY(flush());
+        pushes.push_back(std::move(*x));
+        if (pushes.size() >= k_batch) FTSYNC_TRY(flush());
+        continue;
+      }
+      if (a.kind == action_kind::pull && !a.remote->deleted && a.remote->kind == entry_kind::file) {
+        if (!pushes.empty()) FTSYNC_TRY(flush());
+        FTSYNC_TRY(settle(a.path, pull(a, &fetches)));
+        if (fetches.size() >= k_batch) FTSYNC_TRY(flush());
         continue;
       }
       FTSYNC_TRY(flush());

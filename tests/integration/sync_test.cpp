@@ -693,7 +693,8 @@ TEST_CASE("sync --once: symlinks are synced as links, never followed, both direc
 // Pushes go to the server many at a time (up to 32 puts open): every file
 // arrives, a refusal in the middle of the stream fails only its own path,
 // and deletions and a renamed directory in the next round go the same way.
-TEST_CASE("sync --once: hundreds of pushes in one round, with refusals among them, all settle") {
+// Pulls of many files overlap too (up to 16 files at once).
+TEST_CASE("sync --once: hundreds of pushes and pulls in one round, with refusals among them, all settle") {
   pair_setup p("sync-many");
   const fs::path local = p.dir / "local";
   write_text(p.root / ".ftsyncignore", "*.srvonly\n");  // the server refuses these
@@ -738,6 +739,27 @@ TEST_CASE("sync --once: hundreds of pushes in one round, with refusals among the
   CHECK_MESSAGE(tree_diff(without_refused(local), without_refused(p.root), o) == "",
                 tree_diff(without_refused(local), without_refused(p.root), o));
   CHECK(find_partials(p.root).empty());
+
+  // The other way: 200 new files on the server are pulled many at a time
+  // (one a copy of a local file: built from local chunks, not sent).
+  for (int d = 0; d < 4; ++d) {
+    fs::create_directories(p.root / ("srv" + std::to_string(d)));
+    for (int i = 0; i < 50; ++i)
+      write_text(p.root / ("srv" + std::to_string(d)) / ("g" + std::to_string(i)),
+                 "server file " + std::to_string(d * 50 + i) + std::string(static_cast<std::size_t>(i * 131), 'y'));
+  }
+  fs::copy_file(p.root / "d9" / "f29", p.root / "srv3" / "g49", fs::copy_options::overwrite_existing);
+  std::uint64_t new_bytes = 0;
+  for (int d = 0; d < 4; ++d)
+    for (const auto& de : fs::directory_iterator(p.root / ("srv" + std::to_string(d)))) new_bytes += de.file_size();
+  const auto copied = fs::file_size(p.root / "d9" / "f29");
+  auto s3 = run();
+  CHECK(s3["files"] == 200);
+  CHECK(s3["bytes_received"] == new_bytes - copied);
+  CHECK(s3["reused_bytes"] == copied);
+  CHECK_MESSAGE(tree_diff(without_refused(local), without_refused(p.root), o) == "",
+                tree_diff(without_refused(local), without_refused(p.root), o));
+  CHECK(find_partials(local).empty());
 }
 
 TEST_CASE("sync NAME runs a [sync.NAME] pair from config.toml; an unknown name is a usage error") {
