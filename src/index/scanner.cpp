@@ -77,14 +77,57 @@ struct walker {
            e.inode != i.inode || e.ctime_ns != i.ctime_ns;
   }
 
+  // The index's entry for `path`, taken out of `known` (what is left there
+  // at the end was not seen).
+  std::optional<file_entry> take_known(const rel_path& path) {
+    auto it = known.find(path.str());
+    if (it == known.end()) return std::nullopt;
+    std::optional<file_entry> old = std::move(it->second);
+    known.erase(it);
+    return old;
+  }
+
+  static file_entry entry_from(const rel_path& path, entry_kind kind, const store::file_info& info) {
+    file_entry e;
+    e.path = path;
+    e.kind = kind;
+    e.size = kind == entry_kind::directory ? 0 : info.size;
+    e.mtime_ns = info.mtime_ns;
+    e.mode = info.mode;
+    e.inode = info.inode;
+    e.ctime_ns = info.ctime_ns;
+    return e;
+  }
+
+  // A path that could not be read now (gone meanwhile, unreadable): skipped,
+  // and the index keeps what it had.
+  status skip_unreadable(error e, const rel_path& path, std::optional<file_entry>& old,
+                         std::initializer_list<errc> skippable) {
+    if (std::find(skippable.begin(), skippable.end(), e.code) == skippable.end()) return e;
+    ++stats.skipped;
+    if (old) known.emplace(path.str(), std::move(*old));
+    return {};
+  }
+
+  // Records `e` as read now: the old version when nothing that syncs
+  // changed (only the stat fields that detect changes are updated), a new
+  // one otherwise.
+  status record(file_entry e, const std::optional<file_entry>& old, std::optional<std::vector<chunk>> chunks) {
+    if (old) {
+      e.version = old->version;
+      if (old->same_state(e)) {
+        e.sequence = old->sequence;
+        return out.add(pending{std::move(e), std::nullopt, true});
+      }
+    }
+    e.version.bump(opts.me, now_seconds(opts));
+    ++stats.changed;
+    return out.add(pending{std::move(e), std::move(chunks), false});
+  }
+
   status on_file(const rel_path& path, const store::file_info& info) {
     ++stats.files;
-    auto it = known.find(path.str());
-    std::optional<file_entry> old;
-    if (it != known.end()) {
-      old = std::move(it->second);
-      known.erase(it);
-    }
+    auto old = take_known(path);
     if (old && !changed_stat(*old, info) && (old->mode & 07777) == (info.mode & 07777)) return {};
     if (old && !changed_stat(*old, info)) {
       // Only the mode changed (chmod updates ctime too, so this is rare:
@@ -96,101 +139,42 @@ struct walker {
       return out.add(pending{std::move(e), std::nullopt, false});
     }
     auto h = hash_file(root, path, opts.keep_alive);
-    if (!h) {
-      if (h.code() == errc::not_found || h.code() == errc::not_regular_file || h.code() == errc::permission_denied) {
-        ++stats.skipped;
-        if (old) known.emplace(path.str(), std::move(*old));  // keep it as it was
-        return {};
-      }
-      return std::move(h).err();
-    }
+    if (!h) return skip_unreadable(std::move(h).err(), path, old,
+                                   {errc::not_found, errc::not_regular_file, errc::permission_denied});
     ++stats.hashed_files;
     stats.hashed_bytes += h->info.size;
-    file_entry e;
-    e.path = path;
-    e.kind = entry_kind::file;
-    e.size = h->info.size;
-    e.mtime_ns = h->info.mtime_ns;
-    e.mode = h->info.mode;
-    e.inode = h->info.inode;
-    e.ctime_ns = h->info.ctime_ns;
+    file_entry e = entry_from(path, entry_kind::file, h->info);
     e.hash = h->hash;
-    if (old) {
-      e.version = old->version;
-      if (old->same_state(e)) {
-        // Touched (ctime) but the same content, mode and mtime: no new version.
-        e.sequence = old->sequence;
-        return out.add(pending{std::move(e), std::nullopt, true});
-      }
-    }
-    e.version.bump(opts.me, now_seconds(opts));
-    ++stats.changed;
-    return out.add(pending{std::move(e), std::move(h->chunks), false});
+    // Touched (ctime) but the same content, mode and mtime: no new version.
+    return record(std::move(e), old, std::move(h->chunks));
   }
 
   // A symlink is its target text: read (never followed) when its inode or
   // ctime moved, which any re-creation or retarget changes.
   status on_link(const rel_path& path, const store::file_info& info) {
     ++stats.files;
-    auto it = known.find(path.str());
-    std::optional<file_entry> old;
-    if (it != known.end()) {
-      old = std::move(it->second);
-      known.erase(it);
-    }
+    auto old = take_known(path);
     if (old && !old->deleted && old->kind == entry_kind::symlink && old->inode == info.inode &&
         old->ctime_ns == info.ctime_ns)
       return {};
     auto target = root.read_link(path);
-    if (!target) {
-      if (target.code() == errc::not_found || target.code() == errc::not_regular_file ||
-          target.code() == errc::permission_denied || target.code() == errc::too_large) {
-        ++stats.skipped;
-        if (old) known.emplace(path.str(), std::move(*old));  // keep it as it was
-        return {};
-      }
-      return std::move(target).err();
-    }
-    file_entry e;
-    e.path = path;
-    e.kind = entry_kind::symlink;
+    if (!target)
+      return skip_unreadable(std::move(target).err(), path, old,
+                             {errc::not_found, errc::not_regular_file, errc::permission_denied, errc::too_large});
+    file_entry e = entry_from(path, entry_kind::symlink, info);
     e.size = target->size();
-    e.mtime_ns = info.mtime_ns;
-    e.mode = info.mode;
-    e.inode = info.inode;
-    e.ctime_ns = info.ctime_ns;
     e.hash = crypto::hash_block(as_bytes(*target));
     e.target = std::move(*target);
-    if (old) {
-      e.version = old->version;
-      if (old->same_state(e)) {
-        // Re-created with the same target: no new version.
-        e.sequence = old->sequence;
-        return out.add(pending{std::move(e), std::nullopt, true});
-      }
-    }
-    e.version.bump(opts.me, now_seconds(opts));
-    ++stats.changed;
-    return out.add(pending{std::move(e), std::nullopt, false});
+    // Re-created with the same target: no new version.
+    return record(std::move(e), old, std::nullopt);
   }
 
   status on_dir(const rel_path& path, const store::file_info& info) {
     ++stats.dirs;
-    auto it = known.find(path.str());
-    std::optional<file_entry> old;
-    if (it != known.end()) {
-      old = std::move(it->second);
-      known.erase(it);
-    }
+    auto old = take_known(path);
     if (old && !old->deleted && old->kind == entry_kind::directory && (old->mode & 07777) == (info.mode & 07777))
       return {};
-    file_entry e;
-    e.path = path;
-    e.kind = entry_kind::directory;
-    e.mode = info.mode;
-    e.mtime_ns = info.mtime_ns;
-    e.inode = info.inode;
-    e.ctime_ns = info.ctime_ns;
+    file_entry e = entry_from(path, entry_kind::directory, info);
     if (old) e.version = old->version;
     e.version.bump(opts.me, now_seconds(opts));
     ++stats.changed;

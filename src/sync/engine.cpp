@@ -137,6 +137,16 @@ struct engine::impl {
     return m;
   }
 
+  // One message if one arrives within `wait` (`heard`: when the peer last
+  // answered, moved on by each message); a timeout once the peer is overdue.
+  result<std::optional<wire::message>> poll_reply(mono_time& heard, std::chrono::milliseconds wait) {
+    auto m = s.receive(wait);
+    if (!m) return std::move(m).err();
+    if (*m) heard = mono_now();
+    else if (s.reply_overdue(heard)) return make_error(errc::timeout, "the peer stopped answering");
+    return m;
+  }
+
   result<wire::message> call(wire::message m) {
     const auto id = id_of(m);
     FTSYNC_TRY(s.send(m));
@@ -324,13 +334,9 @@ struct engine::impl {
         if (active.empty() && next_item == items.size()) return {};
         continue;
       }
-      auto m = s.receive(100ms);
+      auto m = poll_reply(heard, 100ms);
       if (!m) return std::move(m).err();
-      if (!*m) {
-        if (s.reply_overdue(heard)) return make_error(errc::timeout, "the peer stopped answering");
-        continue;
-      }
-      heard = mono_now();
+      if (!*m) continue;
       auto it = by_id.find(id_of(**m));
       if (it == by_id.end()) return make_error(errc::unexpected_message, "a reply nobody asked for");
       const auto [i, chunk] = it->second;
@@ -714,13 +720,9 @@ struct engine::impl {
       // pages too) has arrived, so the next request's answer comes next.
       if (in_flight == 0 && next == items.size() && by_id.empty()) return {};
       if (by_id.empty() && ready.empty()) continue;
-      auto m = s.receive(ready.empty() ? 100ms : 1ms);
+      auto m = poll_reply(heard, ready.empty() ? 100ms : 1ms);
       if (!m) return std::move(m).err();
-      if (!*m) {
-        if (s.reply_overdue(heard)) return make_error(errc::timeout, "the peer stopped answering");
-        continue;
-      }
-      heard = mono_now();
+      if (!*m) continue;
       auto it = by_id.find(id_of(**m));
       if (it == by_id.end()) return make_error(errc::unexpected_message, "a reply nobody asked for");
       const std::size_t i = it->second;

@@ -26,25 +26,10 @@ while [ $# -gt 0 ]; do
   esac
   shift
 done
-[ -x "$FTSYNC" ] || { echo "sync_first: no ftsync binary at $FTSYNC (build first)" >&2; exit 2; }
-
-work=$(mktemp -d /tmp/ftsync-sync-first.XXXXXX)
-pids=()
-cleanup() {
-  for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
-  for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
-  rm -rf "$work"
-}
-trap cleanup EXIT
-cli() { XDG_CONFIG_HOME=$work/cli/config XDG_STATE_HOME=$work/cli/state "$FTSYNC" "$@"; }
-srv() { XDG_CONFIG_HOME=$work/srv/config XDG_STATE_HOME=$work/srv/state "$FTSYNC" "$@"; }
-now_ms() { echo $(( $(date +%s%N) / 1000000 )); }
+NAME=sync-first
+# shellcheck source=tests/bench/two_nodes.sh
+source "$(dirname "${BASH_SOURCE[0]}")/two_nodes.sh"
 rate() { awk -v n="$FILES" -v ms="$1" 'BEGIN { r = ms > 0 ? n * 1000 / ms : 0; printf "%.2f s, %.0f files/s", ms / 1000, r }'; }
-
-cli keygen >/dev/null 2>&1; srv keygen >/dev/null 2>&1
-port=$((20000 + RANDOM % 20000))
-srv trust "$(cli id)" --name cli >/dev/null
-cli trust "$(srv id)" --name srv --address "127.0.0.1:$port" >/dev/null
 
 dirs=$(( FILES / 100 > 0 ? FILES / 100 : 1 ))
 mkdir -p "$work/src" "$work/root"
@@ -54,9 +39,7 @@ for ((i = 0; i < FILES; i++)); do
 done
 echo "ftsync $("$FTSYNC" --version 2>/dev/null | head -1); $FILES files in $dirs directories, $(du -sb "$work/src" | cut -f1) bytes"
 
-srv serve --root "$work/root" --listen "127.0.0.1:$port" >"$work/serve.out" 2>"$work/serve.log" &
-pids+=($!)
-for _ in $(seq 100); do grep -q serving "$work/serve.out" 2>/dev/null && break; sleep 0.1; done
+start_server "$work/root"
 
 for ((r = 1; r <= RUNS; r++)); do
   cp -a "$work/src" "$work/push$r"

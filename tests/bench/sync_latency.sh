@@ -25,24 +25,9 @@ while [ $# -gt 0 ]; do
   esac
   shift
 done
-[ -x "$FTSYNC" ] || { echo "sync_latency: no ftsync binary at $FTSYNC (build first)" >&2; exit 2; }
-
-work=$(mktemp -d /tmp/ftsync-sync-latency.XXXXXX)
-pids=()
-cleanup() {
-  for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
-  for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
-  rm -rf "$work"
-}
-trap cleanup EXIT
-cli() { XDG_CONFIG_HOME=$work/cli/config XDG_STATE_HOME=$work/cli/state "$FTSYNC" "$@"; }
-srv() { XDG_CONFIG_HOME=$work/srv/config XDG_STATE_HOME=$work/srv/state "$FTSYNC" "$@"; }
-now_ms() { echo $(( $(date +%s%N) / 1000000 )); }
-
-cli keygen >/dev/null 2>&1; srv keygen >/dev/null 2>&1
-port=$((20000 + RANDOM % 20000))
-srv trust "$(cli id)" --name cli >/dev/null
-cli trust "$(srv id)" --name srv --address "127.0.0.1:$port" >/dev/null
+NAME=sync-latency
+# shellcheck source=tests/bench/two_nodes.sh
+source "$(dirname "${BASH_SOURCE[0]}")/two_nodes.sh"
 
 mkdir -p "$work/local" "$work/root"
 t0=$(now_ms)
@@ -51,15 +36,13 @@ for ((i = 0; i < FILES; i++)); do printf '%*s' $((i % 300)) '' >"$work/local/d$(
 cp -a "$work/local" "$work/root/dir"
 echo "created $FILES files on both sides in $(( $(now_ms) - t0 )) ms"
 
-srv serve --root "$work/root" --listen "127.0.0.1:$port" >"$work/serve.out" 2>"$work/serve.log" &
-pids+=($!)
-for _ in $(seq 100); do grep -q serving "$work/serve.out" 2>/dev/null && break; sleep 0.1; done
+start_server "$work/root"
 t0=$(now_ms); cli sync --once "$work/local" srv:/dir >/dev/null 2>"$work/once.err" || { cat "$work/once.err" >&2; exit 1; }
 echo "first sync --once (both sides hash, nothing to send): $(( $(now_ms) - t0 )) ms"
 t0=$(now_ms); cli sync --once "$work/local" srv:/dir >/dev/null 2>&1
 echo "sync --once with nothing to do: $(( $(now_ms) - t0 )) ms"
 
-cli sync "$work/local" srv:/dir >"$work/bg.out" 2>"$work/bg.err" &
+"${cli_env[@]}" sync "$work/local" srv:/dir >"$work/bg.out" 2>"$work/bg.err" &
 pids+=($!)
 sleep 3
 for ((k = 1; k <= RUNS; k++)); do

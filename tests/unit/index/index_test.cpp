@@ -358,6 +358,19 @@ TEST_CASE("scanner: finds new, changed and deleted files; an unchanged rescan re
   CHECK(db->max_sequence().value() == seq2);
 }
 
+// A folder and its index, opened for a scanner test (device 7).
+struct scan_setup {
+  scan_setup(const fs::path& folder, const fs::path& db_file)
+      : root(store::root::open(folder)), db(database::open(db_file)) {
+    REQUIRE(root.ok());
+    REQUIRE(db.ok());
+    opts.me = 7;
+  }
+  result<store::root> root;
+  result<database> db;
+  scan_options opts;
+};
+
 // A symlink is indexed as its target text, never followed: a new target
 // is a new version, a link re-created with the same target is not, and a
 // link that becomes a file (or goes) is seen by both kinds of scan.
@@ -369,13 +382,11 @@ TEST_CASE("scanner: symlinks are indexed by their target, never followed") {
   fs::create_symlink("d/real.txt", folder / "rel");
   fs::create_symlink("/nowhere/at/all", folder / "dangling");
   fs::create_directory_symlink("d", folder / "dirlink");
-  auto root = store::root::open(folder);
-  REQUIRE(root.ok());
-  auto db = database::open(t.dir / "index.db");
-  REQUIRE(db.ok());
-  ignore_matcher none;
-  scan_options o;
-  o.me = 7;
+  scan_setup setup(folder, t.dir / "index.db");
+  auto& root = setup.root;
+  auto& db = setup.db;
+  const ignore_matcher none;
+  const scan_options& o = setup.opts;
 
   auto s1 = scan(*root, *db, none, o);
   REQUIRE_MESSAGE(s1.ok(), s1.err().message);
@@ -435,13 +446,11 @@ TEST_CASE("scanner: scan_paths rescans only the named paths and what is beneath 
   write(folder / "keep" / "unnamed.txt", "before");
   write(folder / "moved" / "inner" / "y.txt", "y");
   write(folder / "top.txt", "top");
-  auto root = store::root::open(folder);
-  REQUIRE(root.ok());
-  auto db = database::open(t.dir / "index.db");
-  REQUIRE(db.ok());
-  ignore_matcher none;
-  scan_options o;
-  o.me = 7;
+  scan_setup setup(folder, t.dir / "index.db");
+  auto& root = setup.root;
+  auto& db = setup.db;
+  const ignore_matcher none;
+  const scan_options& o = setup.opts;
   REQUIRE(scan(*root, *db, none, o).ok());
 
   // A new file, an edit, a directory renamed, a new directory with content
