@@ -35,7 +35,8 @@ result<std::string> root::read_link(const rel_path& path) const {
 status root::make_symlink(const rel_path& path, std::string_view target) {
   if (path.is_root()) return make_error(errc::invalid_argument, "the root cannot become a symlink");
   if (target.empty() || target.size() >= PATH_MAX || target.find('\0') != std::string_view::npos)
-    return make_error(errc::invalid_argument, "symlink target for '" + path.str() + "' is empty, too long or holds NUL");
+    return make_error(errc::invalid_argument,
+                      "symlink target for '" + path.str() + "' is empty, too long or holds NUL");
   auto parent = open_parent(m_fd, path, dir_access::path_only);
   if (!parent) return std::move(parent).err();
   // Not the ".part" name: an upload of a file to the same name may hold that.

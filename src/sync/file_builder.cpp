@@ -13,7 +13,8 @@ constexpr std::size_t k_reuse_candidates = 4;
 
 // The target must still be what the plan saw: a local edit since the scan
 // is never overwritten (the next round sees it and decides).
-status file_builder::check_unchanged(folder& f, const rel_path& target, const std::optional<index::file_entry>& expect) {
+status file_builder::check_unchanged(folder& f, const rel_path& target,
+                                     const std::optional<index::file_entry>& expect) {
   if (expect && !expect->deleted && expect->kind != index::entry_kind::directory) {
     if (!f.disk_matches(*expect))
       return make_error(errc::already_exists, "'" + target.str() + "' changed locally during the sync");

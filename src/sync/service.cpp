@@ -170,7 +170,8 @@ struct service::impl {
   }
 
   // The server's current entry for `path`, re-checked against the disk.
-  result<std::optional<index::file_entry>> current(session::session_ref& s, const rel_path& path, bool tombstone_request) {
+  result<std::optional<index::file_entry>> current(session::session_ref& s, const rel_path& path,
+                                                   bool tombstone_request) {
     auto e = f->db().get(path);
     if (!e) return std::move(e).err();
     bool ok = *e ? f->disk_matches(**e) : f->root().stat(path).code() == errc::not_found;
