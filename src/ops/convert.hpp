@@ -50,15 +50,7 @@ status hash_prefix(const Readable& file, std::uint64_t file_size, std::uint64_t 
   return {};
 }
 
-// The request id a message carries, 0 for those without one.
-inline wire::request_id request_id_of(const wire::message& m) {
-  return std::visit(
-      [](const auto& v) -> wire::request_id {
-        if constexpr (requires { v.id; }) return v.id;
-        return 0;
-      },
-      m);
-}
+using wire::request_id_of;
 
 // An error the server reported, marked remote for the CLI's exit code.
 inline error remote_error(const wire::error_reply& r, const std::string& context) {

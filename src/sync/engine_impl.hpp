@@ -44,14 +44,7 @@ inline constexpr int k_max_rounds = 8;
 // each) is cheaper than a lookup per path.
 inline constexpr std::size_t k_incremental_plan_max = 20000;
 
-inline wire::request_id id_of(const wire::message& m) {
-  return std::visit(
-      [](const auto& v) -> wire::request_id {
-        if constexpr (requires { v.id; }) return v.id;
-        return 0;
-      },
-      m);
-}
+using wire::request_id_of;
 
 inline std::uint64_t now_s() { return static_cast<std::uint64_t>(wall_now_ns() / 1'000'000'000); }
 
@@ -113,7 +106,7 @@ struct engine::impl {
   result<wire::message> wait_reply(wire::request_id id) {
     auto m = next_message();
     if (!m) return m;
-    if (id_of(*m) != id)
+    if (request_id_of(*m) != id)
       return make_error(errc::unexpected_message,
                         std::string("unexpected ") + wire::type_name(wire::type_of(*m)) + " from the peer");
     if (auto* e = std::get_if<wire::error_reply>(&*m)) return error{e->code, e->message, true};
@@ -131,7 +124,7 @@ struct engine::impl {
   }
 
   result<wire::message> call(wire::message m) {
-    const auto id = id_of(m);
+    const auto id = request_id_of(m);
     FTSYNC_TRY(s.send(m));
     return wait_reply(id);
   }

@@ -77,7 +77,7 @@ status engine::impl::fetch_many(std::vector<fetch_item>& items) {
     auto m = poll_reply(heard, 100ms);
     if (!m) return std::move(m).err();
     if (!*m) continue;
-    auto it = by_id.find(id_of(**m));
+    auto it = by_id.find(request_id_of(**m));
     if (it == by_id.end()) return make_error(errc::unexpected_message, "a reply nobody asked for");
     const auto [i, chunk] = it->second;
     by_id.erase(it);

@@ -183,7 +183,7 @@ status engine::impl::push_many(std::vector<push_item>& items) {
     auto m = poll_reply(heard, ready.empty() ? 100ms : 1ms);
     if (!m) return std::move(m).err();
     if (!*m) continue;
-    auto it = by_id.find(id_of(**m));
+    auto it = by_id.find(request_id_of(**m));
     if (it == by_id.end()) return make_error(errc::unexpected_message, "a reply nobody asked for");
     const std::size_t i = it->second;
     by_id.erase(it);

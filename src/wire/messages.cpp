@@ -6,6 +6,15 @@ namespace ftsync::wire {
 
 msg_type type_of(const message& m) noexcept { return schema::k_tag_by_index[m.index()]; }
 
+request_id request_id_of(const message& m) noexcept {
+  return std::visit(
+      [](const auto& v) -> request_id {
+        if constexpr (requires { v.id; }) return v.id;
+        return 0;
+      },
+      m);
+}
+
 const char* type_name(msg_type t) noexcept {
   switch (t) {
     case msg_type::hello:

@@ -14,21 +14,9 @@
 # not a test: it exits 1 only when a step fails or a copy differs. Stops only
 # the processes it started, by PID.
 set -euo pipefail
-export LC_ALL=C
-REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
-FTSYNC="$REPO/build/ftsync"; FILES=10000; RUNS=3
-while [ $# -gt 0 ]; do
-  case "$1" in
-    --files) FILES="${2:?}"; shift ;;
-    --runs) RUNS="${2:?}"; shift ;;
-    --ftsync) FTSYNC="${2:?}"; shift ;;
-    *) sed -n 2,15p "$0" | sed 's/^# \{0,1\}//'; exit 2 ;;
-  esac
-  shift
-done
-NAME=sync-first
+NAME=sync-first; FILES=10000; RUNS=3  # defaults; two_nodes.sh reads --files, --runs, --ftsync
 # shellcheck source=tests/bench/two_nodes.sh
-source "$(dirname "${BASH_SOURCE[0]}")/two_nodes.sh"
+source "$(dirname "${BASH_SOURCE[0]}")/two_nodes.sh" "$@"
 rate() { awk -v n="$FILES" -v ms="$1" 'BEGIN { r = ms > 0 ? n * 1000 / ms : 0; printf "%.2f s, %.0f files/s", ms / 1000, r }'; }
 
 dirs=$(( FILES / 100 > 0 ? FILES / 100 : 1 ))

@@ -13,21 +13,9 @@
 # nothing, and exits 1 only when a file does not arrive or a step fails.
 # Stops only the processes it started, by PID.
 set -euo pipefail
-export LC_ALL=C
-REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
-FTSYNC="$REPO/build/ftsync"; FILES=50000; RUNS=5
-while [ $# -gt 0 ]; do
-  case "$1" in
-    --files) FILES="${2:?}"; shift ;;
-    --runs) RUNS="${2:?}"; shift ;;
-    --ftsync) FTSYNC="${2:?}"; shift ;;
-    *) sed -n 2,14p "$0" | sed 's/^# \{0,1\}//'; exit 2 ;;
-  esac
-  shift
-done
-NAME=sync-latency
+NAME=sync-latency; FILES=50000; RUNS=5  # defaults; two_nodes.sh reads --files, --runs, --ftsync
 # shellcheck source=tests/bench/two_nodes.sh
-source "$(dirname "${BASH_SOURCE[0]}")/two_nodes.sh"
+source "$(dirname "${BASH_SOURCE[0]}")/two_nodes.sh" "$@"
 
 mkdir -p "$work/local" "$work/root"
 t0=$(now_ms)

@@ -3,7 +3,21 @@
 # keys made and trusted both ways; the client knows the server as "srv" at
 # 127.0.0.1:$port. `cli` and `srv` run $FTSYNC as either node; a process
 # started in the background ("${cli_env[@]}" ... &) goes into pids, and the
-# EXIT trap stops exactly those (by PID) and removes $work. Needs FTSYNC and NAME (for mktemp) set.
+# EXIT trap stops exactly those (by PID) and removes $work. Needs NAME (for
+# mktemp), FILES and RUNS (defaults) set; takes the benchmark's arguments
+# (--files N, --runs R, --ftsync PATH; anything else prints the calling
+# script's header comment).
+export LC_ALL=C
+FTSYNC="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)/build/ftsync"
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --files) FILES="${2:?}"; shift ;;
+    --runs) RUNS="${2:?}"; shift ;;
+    --ftsync) FTSYNC="${2:?}"; shift ;;
+    *) awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0"; exit 2 ;;
+  esac
+  shift
+done
 [ -x "$FTSYNC" ] || { echo "$NAME: no ftsync binary at $FTSYNC (build first)" >&2; exit 2; }
 work=$(mktemp -d "/tmp/ftsync-$NAME.XXXXXX")
 pids=()

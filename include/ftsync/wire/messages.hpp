@@ -240,5 +240,7 @@ using message = std::variant<hello, hello_reply, auth, welcome, refused, ping, p
 
 msg_type type_of(const message& m) noexcept;
 const char* type_name(msg_type t) noexcept;
+// The request id a message carries (its `id` field), 0 for those without one.
+request_id request_id_of(const message& m) noexcept;
 
 }  // namespace ftsync::wire
