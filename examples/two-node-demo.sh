@@ -39,7 +39,10 @@ bob peers
 
 step "alice serves a folder"
 mkdir -p "$work/alice/shared"
-alice serve --root "$work/alice/shared" --listen "127.0.0.1:$port" >"$work/serve.out" 2>"$work/serve.log" &
+# Started with env, not the alice function: a function run with & is a
+# subshell, so $! would be that shell and stopping it would leave the server.
+env XDG_CONFIG_HOME="$work/alice/config" XDG_STATE_HOME="$work/alice/state" \
+  "$FTSYNC" serve --root "$work/alice/shared" --listen "127.0.0.1:$port" >"$work/serve.out" 2>"$work/serve.log" &
 server_pid=$!
 for _ in $(seq 50); do grep -q serving "$work/serve.out" 2>/dev/null && break; sleep 0.1; done
 # Say why when it did not start (e.g. the random port is taken) instead of
