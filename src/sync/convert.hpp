@@ -1,6 +1,7 @@
 #pragma once
 // Private to sync/: index entries <-> wire records, and request plumbing.
 #include <ftsync/index/entry.hpp>
+#include <ftsync/util/limits.hpp>
 #include <ftsync/wire/messages.hpp>
 
 #include <vector>
@@ -39,8 +40,9 @@ inline wire::file_record to_wire(const index::file_entry& e) {
 }
 
 // Peer input: the path is parsed strictly; only files, directories and
-// symlinks (whose target must be one non-empty path of under PATH_MAX bytes
-// without NUL; its hash is recomputed here, never trusted); mode bits beyond
+// symlinks (whose target must be non-empty, shorter than PATH_MAX
+// (limits::max_path_bytes) and free of NUL, as symlink(2) needs; its hash is
+// recomputed here, never trusted); mode bits beyond
 // 0777 dropped (no setuid from a peer).
 inline result<index::file_entry> from_wire(const wire::file_record& r) {
   auto p = rel_path::parse(r.path);
@@ -54,7 +56,7 @@ inline result<index::file_entry> from_wire(const wire::file_record& r) {
     default: return make_error(errc::malformed, "a record is not a file, directory or symlink");
   }
   const bool link = e.kind == index::entry_kind::symlink && !r.deleted;
-  if (link && (r.target.empty() || r.target.size() >= 4096 || r.target.find('\0') != std::string::npos))
+  if (link && (r.target.empty() || r.target.size() >= limits::max_path_bytes || r.target.find('\0') != std::string::npos))
     return make_error(errc::malformed, "a symlink record has an empty, overlong or NUL-holding target");
   if (!link && !r.target.empty()) return make_error(errc::malformed, "a record that is no symlink has a target");
   e.path = *p;

@@ -169,14 +169,17 @@ result<sync_totals> engine::impl::round(bool scan_local, std::optional<std::vect
       if (pushes.size() >= k_batch) FTSYNC_TRY(flush());
       continue;
     }
-    if (a.kind == action_kind::pull && !a.remote->deleted && a.remote->kind == entry_kind::file) {
-      if (!pushes.empty()) FTSYNC_TRY(flush());
-      FTSYNC_TRY(settle(a.path, pull(a, &fetches)));
+    if (a.kind == action_kind::pull) {
+      // A deletion, directory or symlink is applied at once: the files
+      // queued before it go first.
+      const bool queues = !a.remote->deleted && a.remote->kind == entry_kind::file;
+      if (!pushes.empty() || (!queues && !fetches.empty())) FTSYNC_TRY(flush());
+      FTSYNC_TRY(settle(a.path, pull(a, fetches)));
       if (fetches.size() >= k_batch) FTSYNC_TRY(flush());
       continue;
     }
     FTSYNC_TRY(flush());
-    FTSYNC_TRY(settle(a.path, apply(a)));
+    FTSYNC_TRY(settle(a.path, conflict(a)));
   }
   FTSYNC_TRY(flush());
   t.pending = actions.size();

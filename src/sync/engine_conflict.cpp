@@ -58,14 +58,4 @@ status engine::impl::conflict(const action& a) {
   return {};
 }
 
-status engine::impl::apply(const action& a) {
-  switch (a.kind) {
-    case action_kind::pull: return pull(a);
-    case action_kind::conflict: return conflict(a);
-    case action_kind::push:
-    case action_kind::merge: break;
-  }
-  return make_error(errc::internal, "a push or merge outside a batch");
-}
-
 }  // namespace ftsync::sync

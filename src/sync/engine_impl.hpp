@@ -170,22 +170,16 @@ struct engine::impl {
 
   status fetch_many(std::vector<fetch_item>& items);
 
-  // Builds `target` locally from the peer's file `remote` (at remote.path).
-  std::uint64_t last_pulled_bytes = 0;  // chunk data the last pull_content received
-
-  status pull_content(const file_entry& remote, const rel_path& target, file_entry want,
-                      const std::optional<file_entry>& expect);
-
-  // Puts the peer's version `remote` at `target`: a symlink directly, a
-  // file from its chunks.
+  // Puts the peer's version `remote` (at remote.path there) at `target`
+  // here: a symlink directly, a file from its chunks (a conflict's one file).
   status fetch(const file_entry& remote, const rel_path& target, file_entry want,
                const std::optional<file_entry>& expect);
 
   status record_local(file_entry e, const std::vector<index::chunk>* chunks = nullptr);
 
-  // With `defer`, a file that needs content from the peer is queued there
-  // for fetch_many instead of fetched at once.
-  status pull(const action& a, std::vector<fetch_item>* defer = nullptr);
+  // Applies a pull locally; a file that needs content from the peer is
+  // queued in `fetches` for fetch_many.
+  status pull(const action& a, std::vector<fetch_item>& fetches);
 
   // ---------------------------------------------------------------- push
   // One path given to the peer with sync_put. A file's put carries the
@@ -239,9 +233,6 @@ struct engine::impl {
 
   // ---------------------------------------------------------------- conflicts
   status conflict(const action& a);
-
-  // Pulls and conflicts; pushes and merges go through push_many.
-  status apply(const action& a);
 
   // `changed`: rescan only these paths; none: the whole folder.
   result<sync_totals> round(bool scan_local, std::optional<std::vector<rel_path>> changed = std::nullopt);

@@ -119,23 +119,16 @@ status engine::impl::fetch_many(std::vector<fetch_item>& items) {
   }
 }
 
-status engine::impl::pull_content(const file_entry& remote, const rel_path& target, file_entry want,
-                                  const std::optional<file_entry>& expect) {
+status engine::impl::fetch(const file_entry& remote, const rel_path& target, file_entry want,
+                           const std::optional<file_entry>& expect) {
+  if (remote.kind == entry_kind::symlink) return file_builder::place_symlink(f, target, want, expect);
   std::vector<fetch_item> one(1);
   one[0].remote = remote;
   one[0].target = target;
   one[0].want = std::move(want);
   one[0].expect = expect;
   FTSYNC_TRY(fetch_many(one));
-  last_pulled_bytes = one[0].got;
   return one[0].result;
-}
-
-status engine::impl::fetch(const file_entry& remote, const rel_path& target, file_entry want,
-                           const std::optional<file_entry>& expect) {
-  if (remote.kind != entry_kind::symlink) return pull_content(remote, target, std::move(want), expect);
-  last_pulled_bytes = 0;
-  return file_builder::place_symlink(f, target, want, expect);
 }
 
 status engine::impl::record_local(file_entry e, const std::vector<index::chunk>* chunks) {
@@ -151,7 +144,7 @@ status engine::impl::record_local(file_entry e, const std::vector<index::chunk>*
   return f.db().put(e, chunks);
 }
 
-status engine::impl::pull(const action& a, std::vector<fetch_item>* defer) {
+status engine::impl::pull(const action& a, std::vector<fetch_item>& fetches) {
   const file_entry& r = *a.remote;
   const auto& l = a.local;
   file_entry want = r;
@@ -230,18 +223,18 @@ status engine::impl::pull(const action& a, std::vector<fetch_item>* defer) {
       return {};
     }
   }
-  if (defer && r.kind == entry_kind::file) {
-    fetch_item x;
-    x.remote = r;
-    x.target = a.path;
-    x.want = std::move(want);
-    x.expect = l;
-    defer->push_back(std::move(x));
+  if (r.kind == entry_kind::symlink) {
+    FTSYNC_TRY(file_builder::place_symlink(f, a.path, want, l));
+    ++t.files;
+    emit(a.path.str(), "pulled", r.size, 0);
     return {};
   }
-  FTSYNC_TRY(fetch(r, a.path, want, l));
-  ++t.files;
-  emit(a.path.str(), "pulled", r.size, last_pulled_bytes);
+  fetch_item x;
+  x.remote = r;
+  x.target = a.path;
+  x.want = std::move(want);
+  x.expect = l;
+  fetches.push_back(std::move(x));
   return {};
 }
 

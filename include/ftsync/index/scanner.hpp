@@ -52,8 +52,8 @@ result<scan_stats> scan(const store::root& root, database& db, const ignore_matc
 // Scans only `paths` and everything beneath them: the paths an inotify
 // watcher named (store/watcher.hpp), so that one change in a 100k-file
 // folder costs a few stats instead of 100k. A path that is gone, or is now
-// a symlink or special file, becomes a tombstone with everything the index
-// had beneath it. A path whose parent the index does not know as a
+// a special file, becomes a tombstone with everything the index had
+// beneath it (a directory turned symlink: the link is indexed instead). A path whose parent the index does not know as a
 // directory widens to that parent. The root among `paths` means a full
 // scan() with `ignore` as given (re-reading the rules is the caller's job).
 result<scan_stats> scan_paths(const store::root& root, database& db, const ignore_matcher& ignore,
