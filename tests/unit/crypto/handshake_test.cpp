@@ -245,7 +245,11 @@ TEST_CASE("handshake: version mismatch and out-of-order calls are errors, never 
   hello h{protocol_version + 1, {}};
   initiator c0(client);
   h.ephemeral = c0.start().ephemeral;
-  CHECK(s.on_hello(h).code() == errc::unsupported);
+  const auto refused = s.on_hello(h);
+  CHECK(refused.code() == errc::unsupported);
+  // Both numbers, so an operator sees which side is older.
+  CHECK(refused.err().message.find("version " + std::to_string(protocol_version + 1)) != std::string::npos);
+  CHECK(refused.err().message.find("speaks " + std::to_string(protocol_version)) != std::string::npos);
 
   initiator c(client);
   responder s2(server);
