@@ -16,7 +16,8 @@
 //   - backs off when the path shows congestion: x0.85 when even the fastest
 //     message of a round took over 1.5x the minimum RTT + 10 ms (a queue is
 //     building; the fastest, because a message that lost a datagram waits a
-//     retransmission timeout without meaning congestion), x0.5 when more
+//     retransmission timeout without meaning congestion; judged only over
+//     8 or more messages, see k_min_messages_for_queue), x0.5 when more
 //     than 10% of the commands sent in a round timed out (a queue overflowed).
 // So on a shared bottleneck it yields as soon as its own queue grows, and on a
 // clean but lossy long link it still fills the pipe.
@@ -45,6 +46,7 @@ struct congestion_sample {
   // the previous sample, 0 when none completed. ENet's own RTT estimate
   // is not used: under a large window it read 8 ms on a 20 ms link.
   double rtt_ms = 0;
+  std::uint64_t rtt_samples = 0;       // messages behind rtt_ms (completed since the previous sample)
   std::uint64_t delivered_bytes = 0;   // payload bytes acknowledged so far
   std::uint64_t sent_commands = 0;     // reliable commands sent so far (incl. resends)
   std::uint64_t lost_commands = 0;     // retransmission timeouts so far
@@ -59,11 +61,15 @@ class congestion_control {
   std::size_t window() const noexcept { return m_window; }
   bool in_startup() const noexcept { return m_startup; }
   double min_rtt_ms() const noexcept { return m_min_rtt_ms; }
+  // The fastest message of the latest round that timed enough messages: the
+  // path's RTT now, queueing included (0 until measured).
+  double recent_rtt_ms() const noexcept { return m_recent_rtt_ms; }
   double delivery_rate() const noexcept;  // bytes/s, best of the recent rounds
 
  private:
   void end_round(const congestion_sample& s);
   void set_window(double w);
+  void forget_rates_above_window();
 
   congestion_config m_cfg;
   std::size_t m_window;
@@ -77,6 +83,8 @@ class congestion_control {
   double m_min_rtt_ms = 0;
   mono_time m_min_rtt_at{};
   double m_round_rtt_ms = 0;  // lowest sample this round
+  std::uint64_t m_round_rtt_samples = 0;
+  double m_recent_rtt_ms = 0;
   std::array<double, 10> m_rates{};  // delivery rate of the last rounds
   std::size_t m_next_rate = 0;
   std::uint64_t m_rounds = 0;

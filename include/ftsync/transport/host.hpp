@@ -70,10 +70,10 @@ struct host_options {
   std::size_t max_waiting_bytes = limits::send_window_bytes + 8 * limits::max_frame_bytes;
   // Upper bound of ftsync's congestion window per connection (see
   // src/transport/congestion.hpp); ENet's own 64 KiB window is bypassed.
-  // 16 MiB covers 160 MB/s at 100 ms RTT. Also the most a peer must hold
+  // 32 MiB covers 160 MB/s at 100 ms RTT with a resend in the way. Also the most a peer must hold
   // behind a lost datagram (oldest unacknowledged byte to newest sent), so
   // a peer's max_waiting_bytes must exceed it.
-  std::size_t max_window_bytes = 16 * 1024 * 1024;
+  std::size_t max_window_bytes = limits::send_window_bytes;
   // When set on a listening host, the pre-authentication gate is active.
   std::optional<gate_key> gate;
   // How long a connect attempt may take before a disconnected event.

@@ -111,3 +111,42 @@ TEST_CASE("congestion: windows stay inside the configured bounds") {
   sim.run(5s);
   CHECK(sim.cc.window() == 1024 * 1024);
 }
+
+namespace {
+
+// Rounds of a 100 ms path where `messages` messages complete per round,
+// each `rtt_ms` after it entered; returns the window afterwards.
+std::size_t window_after_slow_messages(std::uint64_t messages, double rtt_ms, int rounds) {
+  congestion_control cc;
+  mono_time now = mono_time{} + 1s;
+  std::uint64_t delivered = 0;
+  congestion_sample first;
+  first.now = now;
+  first.rtt_ms = 100;  // the handshake's message: the path's real RTT
+  first.rtt_samples = 1;
+  cc.on_sample(first);
+  for (int r = 0; r < rounds; ++r) {
+    now += 101ms;
+    delivered += messages * 128 * 1024;
+    congestion_sample s;
+    s.now = now;
+    s.rtt_ms = rtt_ms;
+    s.rtt_samples = messages;
+    s.delivered_bytes = delivered;
+    s.sent_commands = 1000 * (r + 1);
+    s.window_full = true;
+    cc.on_sample(s);
+  }
+  return cc.window();
+}
+
+}  // namespace
+
+TEST_CASE("congestion: a few messages slowed by a resend do not end startup") {
+  // At 1 % loss a 128 KiB message (89 datagrams at MTU 1500) needs a resend
+  // more often than not, so the 2-4 messages of an early round may all be
+  // slow. That is loss, not a queue: the window keeps doubling.
+  CHECK(window_after_slow_messages(3, 400, 6) >= 8 * 1024 * 1024);
+  // Many slow messages in a round are a queue: startup ends, the window shrinks.
+  CHECK(window_after_slow_messages(20, 400, 6) < 256 * 1024);
+}
