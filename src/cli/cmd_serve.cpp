@@ -44,6 +44,11 @@ class combined_handler final : public session::request_handler {
     m_sync.on_close(s, why);
     m_files.on_close(s, why);
   }
+  bool has_deferred_work() const override { return m_files.has_deferred_work() || m_sync.has_deferred_work(); }
+  void on_idle() override {
+    m_files.on_idle();
+    m_sync.on_idle();
+  }
 
  private:
   ops::file_server& m_files;

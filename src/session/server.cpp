@@ -269,7 +269,9 @@ status server::run(request_handler& handler, const std::atomic<bool>& stop) {
   s.handler = &handler;
   auto last_check = mono_now();
   while (!stop.load()) {
-    auto ev = s.host->poll(50ms);
+    const bool deferred = handler.has_deferred_work();
+    auto ev = s.host->poll(deferred ? 0ms : 50ms);
+    if (!ev && deferred) handler.on_idle();
     if (ev) {
       switch (ev->kind) {
         case transport::event_kind::connected:
@@ -310,8 +312,10 @@ status server::run(request_handler& handler, const std::atomic<bool>& stop) {
       last_check = mono_now();
     }
   }
-  // Graceful shutdown: tell every peer, let the handler keep partial files
-  // for resume, give the byes a bounded moment to leave.
+  // Graceful shutdown: finish deferred work (its answers are still owed),
+  // tell every peer, let the handler keep partial files for resume, give
+  // the byes a bounded moment to leave.
+  if (handler.has_deferred_work()) handler.on_idle();
   for (auto& [conn, sess] : s.sessions) {
     if (sess->m_phase == phase::open) sess->close(make_error(errc::cancelled, "server shutting down"));
     s.finish(*sess);

@@ -4,6 +4,7 @@
 
 #include "store/file_io.hpp"
 #include "store/partial_name.hpp"
+#include "store/partial_state.hpp"
 #include "store/resolve.hpp"
 #include "store/sys_error.hpp"
 #include "store/unique_fd.hpp"
@@ -47,14 +48,6 @@ bool is_partial_name(std::string_view name) noexcept {
     if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) return false;
   return true;
 }
-
-struct partial_file::state {
-  unique_fd dir;   // readable (not O_PATH): fsync needs a real fd
-  unique_fd file;  // O_RDWR, flock'ed for the object's lifetime
-  std::string temp_name;
-  std::string final_name;
-  std::string shown;  // the target's rel_path, for messages
-};
 
 namespace {
 
@@ -143,29 +136,8 @@ status partial_file::write_at(std::uint64_t offset, byte_view data) {
 }
 
 status partial_file::commit(std::int64_t mtime_ns, std::uint32_t mode, const keep_alive_fn& keep_alive) {
-  if (!m_state) return inert_error();
-  state& s = *m_state;
-  const int fd = s.file.get();
-  // Data reaches the disk before the name does: after a crash the target is
-  // the old file or the complete new one (ext4 and xfs order only metadata).
-  const int synced = run_keeping_alive([fd] { return ::fsync(fd) == 0 ? 0 : errno; }, keep_alive);
-  if (synced != 0) return sys_error(synced, "cannot fsync temp file for", s.shown);
-  if (::fchmod(fd, static_cast<mode_t>(mode & 0777)) != 0)
-    return sys_error(errno, "cannot chmod temp file for", s.shown);
-  struct timespec times[2];
-  times[0].tv_sec = 0;
-  times[0].tv_nsec = UTIME_NOW;
-  times[1] = from_ns(mtime_ns);
-  if (::futimens(fd, times) != 0) return sys_error(errno, "cannot set mtime of temp file for", s.shown);
-  // renameat replaces whatever entry holds the final name, including a
-  // symlink, which is replaced rather than written through (D3).
-  if (::renameat(s.dir.get(), s.temp_name.c_str(), s.dir.get(), s.final_name.c_str()) != 0)
-    return sys_error(errno, "cannot move temp file over", s.shown);
-  // The file is in place; from here the object is inert whatever happens.
-  const auto done = std::move(m_state);
-  if (::fsync(done->dir.get()) != 0)
-    return sys_error(errno, "cannot fsync directory of", done->shown);
-  return {};
+  const commit_item one{this, mtime_ns, mode};
+  return commit_together({&one, 1}, keep_alive).front();
 }
 
 status partial_file::discard() {

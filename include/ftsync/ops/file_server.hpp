@@ -20,6 +20,11 @@ class file_server final : public session::request_handler {
   void on_open(session::session_ref& s) override;
   status on_message(session::session_ref& s, wire::message&& m) override;
   void on_close(session::session_ref& s, const error* why) override;
+  // Group commit: verified uploads wait here until the server is idle (or
+  // a batch is full or old), then share one flush of the disk; their
+  // answers go out after it.
+  bool has_deferred_work() const override;
+  void on_idle() override;
 
  private:
   struct impl;

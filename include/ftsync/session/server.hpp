@@ -22,7 +22,9 @@ namespace ftsync::session {
 
 using session_id = std::uint64_t;
 
-// What a handler sees of one authenticated session.
+// What a handler sees of one authenticated session. It stays valid from
+// on_open until on_close returns, so a handler may keep it and answer later
+// (from on_idle).
 class session_ref {
  public:
   virtual ~session_ref() = default;
@@ -48,6 +50,12 @@ class request_handler {
   virtual status on_message(session_ref& s, wire::message&& m) = 0;
   // The session ended (bye, timeout, error, shutdown); `why` is null on a clean bye.
   virtual void on_close(session_ref& s, const error* why) = 0;
+  // Work held back to be done for many messages at once (group commit:
+  // one flush of the disk for many files). While has_deferred_work() is
+  // true the server does not wait for messages: when none is waiting it
+  // calls on_idle(), which does the work and answers the sessions concerned.
+  virtual bool has_deferred_work() const { return false; }
+  virtual void on_idle() {}
 };
 
 struct server_options {

@@ -16,14 +16,29 @@ using namespace std::chrono_literals;
 
 namespace {
 
-// Answers pings; counts opens and closes.
+// Answers pings (at once, or with `defer` set from on_idle, the way group
+// commit answers); counts opens and closes.
 class echo_handler final : public session::request_handler {
  public:
   void on_open(session::session_ref&) override { opened++; }
   status on_message(session::session_ref& s, wire::message&& m) override {
-    if (auto* p = std::get_if<wire::ping>(&m)) return s.send(wire::pong{p->id, p->client_time_ns, 42});
-    return make_error(errc::unexpected_message, "echo handler only answers ping");
+    auto* p = std::get_if<wire::ping>(&m);
+    if (!p) return make_error(errc::unexpected_message, "echo handler only answers ping");
+    if (defer.load()) {
+      held.emplace_back(&s, *p);
+      return {};
+    }
+    return s.send(wire::pong{p->id, p->client_time_ns, 42});
   }
+  bool has_deferred_work() const override { return !held.empty(); }
+  void on_idle() override {
+    for (auto& [s, p] : held) {
+      if (s->send(wire::pong{p.id, p.client_time_ns, 43})) answered_when_idle++;
+    }
+    held.clear();
+  }
+  std::atomic<bool> defer{false};
+  std::atomic<int> answered_when_idle{0};
   void on_close(session::session_ref&, const error* why) override {
     closed++;
     if (why) {
@@ -41,6 +56,7 @@ class echo_handler final : public session::request_handler {
  private:
   std::mutex m_mutex;
   errc last_close = errc::ok;
+  std::vector<std::pair<session::session_ref*, wire::ping>> held;  // server thread only
 };
 
 struct fixture {
@@ -115,6 +131,28 @@ TEST_CASE("a trusted client opens a session and exchanges sealed messages") {
   for (int i = 0; i < 50 && f.handler.closed.load() == 0; ++i) std::this_thread::sleep_for(20ms);
   CHECK(f.handler.opened.load() == 1);
   CHECK(f.handler.closed.load() == 1);
+}
+
+TEST_CASE("a handler may hold requests and answer them when the server is idle") {
+  fixture f;
+  f.handler.defer = true;
+  auto c = f.connect(f.client_id, f.server_id.key());
+  REQUIRE(c.ok());
+  // Several requests in one burst: all are held, then answered after the
+  // last one was taken in, from the kept session_ref.
+  for (wire::request_id id = 1; id <= 5; ++id) REQUIRE((*c)->send(wire::ping{id, 7}).ok());
+  std::vector<wire::request_id> answered;
+  for (int i = 0; i < 50 && answered.size() < 5; ++i) {
+    auto m = (*c)->receive(100ms);
+    REQUIRE(m.ok());
+    if (!*m) continue;
+    auto* p = std::get_if<wire::pong>(&**m);
+    REQUIRE(p != nullptr);
+    CHECK(p->server_time_ns == 43);  // from on_idle, not from on_message
+    answered.push_back(p->id);
+  }
+  CHECK(answered == std::vector<wire::request_id>{1, 2, 3, 4, 5});
+  CHECK(f.handler.answered_when_idle.load() == 5);
 }
 
 TEST_CASE("an untrusted client is refused with a message on both sides, before any request") {

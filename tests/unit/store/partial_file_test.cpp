@@ -301,3 +301,48 @@ TEST_CASE("clean_partials removes old unlocked partial files, recursively") {
   CHECK(fs::exists(beyond));
   t.check_outside_unchanged();
 }
+
+TEST_CASE("commit_together: many files, several directories, one failure kept apart") {
+  temp_tree t;
+  auto r = t.open_root();
+  REQUIRE(r.make_dir(rel("a"), false).ok());
+  REQUIRE(r.make_dir(rel("b/c"), true).ok());
+  write_file(t.in_root("a/old.txt"), "old");
+  const std::vector<std::string> names = {"a/1.txt", "a/old.txt", "b/2.txt", "late", "b/c/3.txt", "top.txt"};
+  std::vector<partial_file> files;
+  for (const auto& n : names) {
+    auto p = r.open_partial(rel(n));
+    REQUIRE(p.ok());
+    REQUIRE(p->write_at(0, as_bytes("content of " + n)).ok());
+    files.push_back(std::move(*p));
+  }
+  // "late" becomes a non-empty directory before the commit: only it fails.
+  REQUIRE(r.make_dir(rel("late/x"), true).ok());
+  std::vector<ftsync::store::commit_item> items;
+  for (std::size_t i = 0; i < files.size(); ++i)
+    items.push_back({&files[i], 1'600'000'000'000'000'000 + static_cast<std::int64_t>(i), 0640});
+  const auto results = ftsync::store::commit_together(items, [] {});
+  REQUIRE(results.size() == names.size());
+  for (std::size_t i = 0; i < names.size(); ++i) {
+    CAPTURE(names[i]);
+    if (names[i] == "late") {
+      CHECK(results[i].code() == errc::is_a_directory);
+      continue;
+    }
+    CHECK(results[i].ok());
+    CHECK(read_file(t.in_root(names[i])) == "content of " + names[i]);
+    const fs::path target = t.in_root(names[i]);
+    CHECK_FALSE(fs::exists(target.parent_path() / ftsync::store::partial_name_for(target.filename().string())));
+    auto info = r.stat(rel(names[i]));
+    REQUIRE(info.ok());
+    CHECK(info->mode == 0640);
+    CHECK(info->mtime_ns == 1'600'000'000'000'000'000 + static_cast<std::int64_t>(i));
+  }
+  // The failed one is still a partial file: usable, and discardable.
+  CHECK(files[3].write_at(0, as_bytes("still usable")).ok());
+  CHECK(files[3].discard().ok());
+  // The committed ones are inert; a second commit of them is refused, not repeated.
+  const auto again = ftsync::store::commit_together(std::span(items).first(1));
+  CHECK(again.front().code() == errc::internal);
+  CHECK(read_file(t.in_root("a/1.txt")) == "content of a/1.txt");
+}
