@@ -45,7 +45,7 @@ run_suite() {  # $1 = build dir, $2 = extra ctest args (e.g. "-LE robust"), rest
 run_suite build ""
 if [[ ${1:-} != --quick ]]; then
   export ASAN_OPTIONS=detect_leaks=0:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
-  run_suite build-asan "-LE robust" -DFTSYNC_SANITIZE=ON -DFTSYNC_ROBUST=OFF
+  run_suite build-asan "-LE robust|bench" -DFTSYNC_SANITIZE=ON -DFTSYNC_ROBUST=OFF
   # libFuzzer needs clang; only the fuzz targets and the modules they use
   # are built with it (tests/fuzz/CMakeLists.txt).
   CC=clang CXX=clang++ configure build-fuzz -DFTSYNC_SANITIZE=ON -DFTSYNC_LIBFUZZER=ON

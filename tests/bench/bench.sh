@@ -1,6 +1,6 @@
 #!/bin/bash
 # bench.sh -- ftsync push vs rsync (daemon) vs scp (throwaway sshd), in ONE run,
-# on plain loopback and on emulated WAN links (../shared/lab/netlab.sh).
+# on plain loopback and on emulated WAN links (lab/netlab.sh).
 #
 #   tests/bench/bench.sh [--quick] [--conditions plain,rtt20,rtt100_loss1]
 #                        [--tools ftsync,rsync,scp] [--workloads file,tree]
@@ -63,7 +63,7 @@ cond_size() { if [ -n "$SIZE" ]; then echo "$SIZE"; elif [ "$1" = rtt100_loss1 ]
 for c in "${COND_LIST[@]}"; do cond_args "$c" >/dev/null || die "unknown condition '$c'"; done
 has_tool() { local t; for t in "${TOOL_LIST[@]}"; do [ "$t" = "$1" ] && return 0; done; return 1; }
 [ "$(id -u)" = 0 ] || die "must run as root (network namespaces)"
-[ -n "$NETLAB_SRC" ] || NETLAB_SRC="$REPO/../shared/lab/netlab.sh"
+[ -n "$NETLAB_SRC" ] || NETLAB_SRC="$HERE/lab/netlab.sh"
 [ -f "$NETLAB_SRC" ] && [ -f "$(dirname "$NETLAB_SRC")/netlab/nfqdelay.c" ] || die "netlab.sh not found at $NETLAB_SRC (use --netlab)"
 if [ -n "$OUT" ]; then : > "$OUT" || die "cannot write $OUT"; OUT="$(cd "$(dirname "$OUT")" && pwd)/$(basename "$OUT")"; fi
 case "$FTSYNC" in /*) ;; *) FTSYNC="$PWD/$FTSYNC" ;; esac   # nodes run from other dirs
@@ -124,8 +124,8 @@ trap 'log "terminated"; exit 143' TERM
 WORK="$(mktemp -d "$WORKBASE/ftsync-bench.XXXXXX")" || die "mktemp failed"
 SRC="$WORK/src"; DST="$WORK/dst"; LOGS="$WORK/logs"
 mkdir -p "$SRC" "$DST" "$LOGS" "$WORK/lab/netlab"
-# netlab.sh keeps its state (run/, the built nfqdelay) beside itself, and
-# ../shared is read-only reference material: run a private copy from $WORK.
+# netlab.sh keeps its state (run/, the built nfqdelay) beside itself: a
+# private copy in $WORK keeps the checkout clean and runs never share state.
 cp "$NETLAB_SRC" "$WORK/lab/netlab.sh"
 cp "$(dirname "$NETLAB_SRC")/netlab/nfqdelay.c" "$WORK/lab/netlab/"
 NETLAB="$WORK/lab/netlab.sh"; chmod +x "$NETLAB"
@@ -159,7 +159,9 @@ make_file() {  # random data defeats any compression or dedup on the way
 need_bytes=0
 for c in "${COND_LIST[@]}"; do s=$(cond_size "$c"); [ "$s" -gt "$need_bytes" ] && need_bytes=$s; done
 avail=$(df -B1 --output=avail "$WORK" | tail -1)
-[ "$avail" -gt $((need_bytes * 3 + 1200000000)) ] || die "not enough free space in $WORKBASE for $need_bytes-byte files"
+# The tree copy (/usr/include, ~255 MB; 300 files with --quick) and its copies at the destination.
+margin=1200000000; [ "$QUICK" = 1 ] && margin=100000000
+[ "$avail" -gt $((need_bytes * 3 + margin)) ] || die "not enough free space in $WORKBASE for $need_bytes-byte files"
 log "work dir $WORK"
 log "making workloads"
 for c in "${COND_LIST[@]}"; do make_file "$(cond_size "$c")"; done
