@@ -134,13 +134,21 @@ status file_builder::put(std::uint64_t index, byte_view data) {
 }
 
 status file_builder::commit(const std::optional<index::file_entry>& expect, const keep_alive_fn& keep_alive) {
+  FTSYNC_TRY(prepare_commit(expect));
+  FTSYNC_TRY(m_partial.commit(m_want.mtime_ns, m_want.mode, keep_alive));
+  return record_commit();
+}
+
+status file_builder::prepare_commit(const std::optional<index::file_entry>& expect) {
   if (!list_complete() || m_missing != 0)
     return make_error(errc::internal, "commit of '" + m_target.str() + "' before every chunk arrived");
   if (index::file_hash_of(m_chunks, m_want.size) != m_want.hash)
     return make_error(errc::hash_mismatch, "'" + m_want.path.str() + "' does not match its file hash");
   FTSYNC_TRY(m_partial.truncate(m_want.size));
-  FTSYNC_TRY(check_unchanged(*m_folder, m_target, expect));
-  FTSYNC_TRY(m_partial.commit(m_want.mtime_ns, m_want.mode, keep_alive));
+  return check_unchanged(*m_folder, m_target, expect);
+}
+
+status file_builder::record_commit() {
   index::file_entry e = m_want;
   e.path = m_target;
   e.deleted = false;

@@ -53,6 +53,13 @@ class file_builder {
   // tombstone: nothing there), renames into place and records the new entry
   // (want, with this disk's inode and ctime) in the index.
   status commit(const std::optional<index::file_entry>& expect, const keep_alive_fn& keep_alive = {});
+  // commit() in three steps, for a group commit with other files
+  // (store::commit_together): prepare_commit verifies and checks the
+  // target, the caller commits commit_item() with the others, then
+  // record_commit enters the new version in the index.
+  status prepare_commit(const std::optional<index::file_entry>& expect);
+  store::commit_item commit_item() { return {&m_partial, m_want.mtime_ns, m_want.mode}; }
+  status record_commit();
 
  private:
   file_builder(folder& f, rel_path target, index::file_entry want, store::partial_file p)
