@@ -39,22 +39,9 @@ status engine::impl::fetch_many(std::vector<fetch_item>& items) {
   };
   auto commit_complete = [&] {
     if (complete.empty()) return;
-    std::vector<status> results(complete.size());
-    std::vector<store::commit_item> batch;
-    std::vector<std::size_t> prepared;
-    for (std::size_t k = 0; k < complete.size(); ++k) {
-      auto& x = items[complete[k]];
-      results[k] = x.b->prepare_commit(x.expect);
-      if (!results[k]) continue;
-      batch.push_back(x.b->commit_item());
-      prepared.push_back(k);
-    }
-    const auto placed = store::commit_together(batch, [this] { s.keep_alive(); });
-    for (std::size_t j = 0; j < prepared.size(); ++j) {
-      auto& r = results[prepared[j]];
-      r = placed[j];
-      if (r) r = items[complete[prepared[j]]].b->record_commit();
-    }
+    std::vector<file_builder::pending_commit> batch;
+    for (const std::size_t i : complete) batch.push_back({&*items[i].b, &items[i].expect});
+    auto results = file_builder::commit_all(batch, [this] { s.keep_alive(); });
     for (std::size_t k = 0; k < complete.size(); ++k) {
       auto& x = items[complete[k]];
       if (results[k]) {

@@ -362,23 +362,11 @@ struct service::impl {
     if (verified.empty()) return;
     auto batch = std::move(verified);
     verified.clear();
-    std::vector<status> results(batch.size());
-    std::vector<store::commit_item> items;
-    std::vector<std::size_t> prepared;
-    for (std::size_t i = 0; i < batch.size(); ++i) {
-      results[i] = batch[i].u.builder->prepare_commit(batch[i].u.expect);
-      if (!results[i]) continue;
-      items.push_back(batch[i].u.builder->commit_item());
-      prepared.push_back(i);
-    }
+    std::vector<file_builder::pending_commit> items;
+    for (auto& v : batch) items.push_back({&*v.u.builder, &v.u.expect});
     // Any session's keep_alive services the whole host.
     session::session_ref* any = open_sessions.empty() ? nullptr : open_sessions.begin()->second;
-    const auto placed = store::commit_together(items, any ? keep_alive_fn([any] { any->keep_alive(); }) : keep_alive_fn{});
-    for (std::size_t k = 0; k < prepared.size(); ++k) {
-      auto& r = results[prepared[k]];
-      r = placed[k];
-      if (r) r = batch[prepared[k]].u.builder->record_commit();
-    }
+    const auto results = file_builder::commit_all(items, any ? keep_alive_fn([any] { any->keep_alive(); }) : keep_alive_fn{});
     for (std::size_t i = 0; i < batch.size(); ++i) {
       const auto& v = batch[i];
       auto ref = open_sessions.find(v.session);
