@@ -2,6 +2,7 @@
 
 #include <ftsync/crypto/hash.hpp>
 #include <ftsync/ops/file_server.hpp>
+#include <ftsync/session/held_batch.hpp>
 #include <ftsync/util/clock.hpp>
 #include <ftsync/util/log.hpp>
 
@@ -53,19 +54,6 @@ struct session_state {
   mono_time since = mono_now();
 };
 
-// An upload whose data and whole-file hash checked out, waiting for the
-// next group commit.
-struct verified_upload {
-  session::session_id session = 0;
-  wire::request_id reply_to = 0;
-  upload up;
-};
-
-// A batch is committed when the server has nothing else to do, or at these
-// bounds, so that a steady stream from another session cannot hold it back.
-constexpr std::size_t k_max_batch_files = 64;
-constexpr auto k_max_batch_delay = std::chrono::milliseconds(50);
-
 bool is_write(const wire::message& m) {
   return std::holds_alternative<wire::mkdir_request>(m) || std::holds_alternative<wire::rmdir_request>(m) ||
          std::holds_alternative<wire::remove_request>(m) || std::holds_alternative<wire::move_request>(m) ||
@@ -89,8 +77,9 @@ struct file_server::impl {
   std::map<rel_path, writer> writers;
   bytes buffer;
   std::map<session::session_id, session::session_ref*> open_sessions;
-  std::vector<verified_upload> verified;
-  mono_time oldest_verified{};
+  // Uploads whose data and whole-file hash checked out, waiting for the
+  // next group commit.
+  session::held_batch<upload> verified;
 
   void release_writer(const rel_path& target, session::session_id sid) {
     auto it = writers.find(target);
@@ -228,8 +217,8 @@ struct file_server::impl {
         return s.send(wire::put_ready{m.id, 0, true, 0, {}});
     }
     // A verified upload of the same target still holds its partial file.
-    for (const auto& v : verified)
-      if (v.up.target == *path) {
+    for (const auto& v : verified.entries())
+      if (v.item.target == *path) {
         commit_verified();
         break;
       }
@@ -306,45 +295,38 @@ struct file_server::impl {
     if (fh.finish(up.size) != m.file_hash)
       return fail_upload(s, st, it, make_error(errc::hash_mismatch, "whole-file hash mismatch"), true, m.id);
     // Answered by commit_verified, after the flush it shares with others.
-    if (verified.empty()) oldest_verified = mono_now();
-    verified.push_back(verified_upload{s.id(), m.id, std::move(up)});
+    verified.hold(s.id(), m.id, std::move(up));
     st.uploads.erase(it);
     return {};
   }
 
   void commit_verified() {
     if (verified.empty()) return;
-    auto batch = std::move(verified);
-    verified.clear();
+    auto batch = verified.take();
     std::vector<store::commit_item> items;
-    for (auto& v : batch) items.push_back(store::commit_item{&v.up.file, v.up.mtime_ns, v.up.mode});
+    for (auto& v : batch) items.push_back(store::commit_item{&v.item.file, v.item.mtime_ns, v.item.mode});
     // Any session's keep_alive services the whole host.
     session::session_ref* any = open_sessions.empty() ? nullptr : open_sessions.begin()->second;
     const auto results = store::commit_together(items, any ? keep_alive_fn([any] { any->keep_alive(); }) : keep_alive_fn{});
     for (std::size_t i = 0; i < batch.size(); ++i) {
       const auto& v = batch[i];
-      release_writer(v.up.target, v.session);
+      release_writer(v.item.target, v.session);
       auto ref = open_sessions.find(v.session);
       if (ref == open_sessions.end()) continue;  // on_close commits first, so this does not happen
       session::session_ref& s = *ref->second;
       if (!results[i]) {
-        log::warn(who(s) + ": push " + escape_for_log(v.up.target.str()) + " failed: " + results[i].err().message);
+        log::warn(who(s) + ": push " + escape_for_log(v.item.target.str()) + " failed: " + results[i].err().message);
         (void)reply_error(s, v.reply_to, results[i].err());
         continue;
       }
-      const double secs = seconds_since(v.up.since);
-      log::info(who(s) + ": push " + escape_for_log(v.up.target.str()) + " " + std::to_string(v.up.size) + " bytes (" +
-                std::to_string(v.up.bytes_received) + " sent, " +
-                std::to_string(v.up.kept_blocks * limits::block_size) + " kept) in " + std::to_string(secs) + " s, " +
-                format_rate(v.up.bytes_received, secs));
+      const double secs = seconds_since(v.item.since);
+      log::info(who(s) + ": push " + escape_for_log(v.item.target.str()) + " " + std::to_string(v.item.size) + " bytes (" +
+                std::to_string(v.item.bytes_received) + " sent, " +
+                std::to_string(v.item.kept_blocks * limits::block_size) + " kept) in " + std::to_string(secs) + " s, " +
+                format_rate(v.item.bytes_received, secs));
       // A session that is closing cannot be answered; its files are in place all the same.
       (void)s.send(wire::ok{v.reply_to});
     }
-  }
-
-  bool batch_due() const {
-    return !verified.empty() &&
-           (verified.size() >= k_max_batch_files || mono_now() - oldest_verified >= k_max_batch_delay);
   }
 
   // --- downloads -----------------------------------------------------------
@@ -432,7 +414,7 @@ status file_server::on_message(session::session_ref& s, wire::message&& m) {
     return m_impl->reply_error(s, id, make_error(errc::permission_denied, "this peer is read-only on the server"));
   }
   auto st = m_impl->handle(s, it->second, std::move(m));
-  if (m_impl->batch_due()) m_impl->commit_verified();
+  if (m_impl->verified.due()) m_impl->commit_verified();
   return st;
 }
 

@@ -4,6 +4,7 @@
 #include "sync/file_builder.hpp"
 
 #include <ftsync/crypto/keys.hpp>
+#include <ftsync/session/held_batch.hpp>
 #include <ftsync/store/chunker.hpp>
 #include <ftsync/store/watcher.hpp>
 #include <ftsync/util/clock.hpp>
@@ -44,17 +45,6 @@ struct session_state {
   std::uint32_t next_transfer = 1;
 };
 
-// A file whose chunks all arrived, waiting for the next group commit
-// (store::commit_together): answered after the flush it shares with others.
-struct verified_put {
-  session::session_id session = 0;
-  wire::request_id reply_to = 0;
-  upload u;
-};
-// The same bounds as the one-off file server's group commit.
-constexpr std::size_t k_max_batch_files = 64;
-constexpr auto k_max_batch_delay = std::chrono::milliseconds(50);
-
 std::size_t record_bytes(const wire::file_record& r) { return 80 + r.path.size() + 20 * r.version.size(); }
 
 }  // namespace
@@ -79,8 +69,9 @@ struct service::impl {
   };
   std::map<rel_path, writer> writers;
   std::map<session::session_id, session::session_ref*> open_sessions;
-  std::vector<verified_put> verified;
-  mono_time oldest_verified{};
+  // Files whose chunks all arrived, waiting for the next group commit:
+  // answered after the flush they share.
+  session::held_batch<upload> verified;
 
   void take_over(const rel_path& target, session::session_ref& s) {
     auto it = writers.find(target);
@@ -347,23 +338,21 @@ struct service::impl {
     if (u.failed) return reply_error(s, m.id, *u.failed);
     if (!u.builder->list_complete() || u.builder->missing() != 0)
       return reply_error(s, m.id, make_error(errc::malformed, "sync_put_commit before every chunk arrived"));
-    if (verified.empty()) oldest_verified = mono_now();
-    verified.push_back(verified_put{s.id(), m.id, std::move(u)});
+    verified.hold(s.id(), m.id, std::move(u));
     return {};
   }
 
   // Whatever touches a path must not overtake a verified put of it.
   void commit_verified_of(const rel_path& path) {
-    for (const auto& v : verified)
-      if (v.u.want.path == path) return commit_verified();
+    for (const auto& v : verified.entries())
+      if (v.item.want.path == path) return commit_verified();
   }
 
   void commit_verified() {
     if (verified.empty()) return;
-    auto batch = std::move(verified);
-    verified.clear();
+    auto batch = verified.take();
     std::vector<file_builder::pending_commit> items;
-    for (auto& v : batch) items.push_back({&*v.u.builder, &v.u.expect});
+    for (auto& v : batch) items.push_back({&*v.item.builder, &v.item.expect});
     // Any session's keep_alive services the whole host.
     session::session_ref* any = open_sessions.empty() ? nullptr : open_sessions.begin()->second;
     const auto results = file_builder::commit_all(items, any ? keep_alive_fn([any] { any->keep_alive(); }) : keep_alive_fn{});
@@ -376,18 +365,14 @@ struct service::impl {
         (void)reply_error(s, v.reply_to, results[i].err());
         continue;
       }
-      const auto& c = v.u.builder->counters();
-      log::info(who(s) + ": sync received " + escape_for_log(v.u.want.path.str()) + " (" +
-                std::to_string(v.u.want.size) + " bytes: " + std::to_string(c.received_bytes) + " sent, " +
+      const auto& c = v.item.builder->counters();
+      log::info(who(s) + ": sync received " + escape_for_log(v.item.want.path.str()) + " (" +
+                std::to_string(v.item.want.size) + " bytes: " + std::to_string(c.received_bytes) + " sent, " +
                 std::to_string(c.reused_bytes) + " reused locally, " + std::to_string(c.resumed_bytes) + " resumed)");
       (void)s.send(wire::ok{v.reply_to});
     }
   }
 
-  bool batch_due() const {
-    return !verified.empty() &&
-           (verified.size() >= k_max_batch_files || mono_now() - oldest_verified >= k_max_batch_delay);
-  }
 };
 
 service::service(std::unique_ptr<folder> f, bool watch, std::chrono::milliseconds rescan_interval)
@@ -424,7 +409,7 @@ void service::on_close(session::session_ref& s, const error*) {
 
 status service::on_message(session::session_ref& s, wire::message&& m) {
   auto st = m_impl->handle(s, std::move(m));
-  if (m_impl->batch_due()) m_impl->commit_verified();
+  if (m_impl->verified.due()) m_impl->commit_verified();
   return st;
 }
 
