@@ -28,7 +28,7 @@ using index::file_entry;
 // queueing megabytes behind a slow link.
 inline constexpr std::size_t k_pull_window = 32;
 // Unacknowledged bytes we let the session queue while pushing chunk data
-// (the same bound ops::remote uses for push, limits::send_window_bytes / 4).
+// (an eighth of limits::send_window_bytes, which bounds ops::remote's push).
 inline constexpr std::size_t k_push_window_bytes = 4 * 1024 * 1024;
 inline constexpr std::size_t k_chunks_per_page = 2048;
 // Sync puts open at once: enough to keep the server's commits (two fsyncs
