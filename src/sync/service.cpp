@@ -372,7 +372,6 @@ struct service::impl {
       (void)s.send(wire::ok{v.reply_to});
     }
   }
-
 };
 
 service::service(std::unique_ptr<folder> f, bool watch, std::chrono::milliseconds rescan_interval)
