@@ -37,8 +37,6 @@ inline constexpr std::size_t k_chunks_per_page = 2048;
 inline constexpr std::size_t k_puts_in_flight = 32;
 // Files pulled at once (each holds a partial file open while it is built).
 inline constexpr std::size_t k_fetch_files = 16;
-// Complete pulled files committed together at most (fetch_many).
-inline constexpr std::size_t k_commit_batch = 64;
 // Pushes or pulls gathered before they are sent (bounds a batch's memory only).
 inline constexpr std::size_t k_batch = 1024;
 inline constexpr int k_max_rounds = 8;

@@ -26,35 +26,17 @@ status engine::impl::fetch_many(std::vector<fetch_item>& items) {
     ++x.outstanding;
     return {};
   };
-  // Complete files leave `active` at once (their slot goes to the next
-  // file) and wait in `complete` for a group commit: one flush of the disk
-  // for all of them (store::commit_together), when no reply is waiting or
-  // k_commit_batch are complete, instead of an fsync each.
-  std::vector<std::size_t> complete;
   auto commit_if_complete = [&](std::size_t i) {
     auto& x = items[i];
     if (x.done || x.listing || x.next < x.need.size() || x.outstanding > 0) return;
-    active.erase(std::find(active.begin(), active.end(), i));
-    complete.push_back(i);
-  };
-  auto commit_complete = [&] {
-    if (complete.empty()) return;
-    std::vector<file_builder::pending_commit> batch;
-    for (const std::size_t i : complete) batch.push_back({&*items[i].b, &items[i].expect});
-    auto results = file_builder::commit_all(batch, [this] { s.keep_alive(); });
-    for (std::size_t k = 0; k < complete.size(); ++k) {
-      auto& x = items[complete[k]];
-      if (results[k]) {
-        t.bytes += x.got;
-        t.bytes_received += x.got;
-        t.reused_bytes += x.b->counters().reused_bytes;
-        t.resumed_bytes += x.b->counters().resumed_bytes;
-      }
-      x.done = true;
-      x.result = std::move(results[k]);
-      x.b.reset();
+    auto st = x.b->commit(x.expect, [this] { s.keep_alive(); });
+    if (st) {
+      t.bytes += x.got;
+      t.bytes_received += x.got;
+      t.reused_bytes += x.b->counters().reused_bytes;
+      t.resumed_bytes += x.b->counters().resumed_bytes;
     }
-    complete.clear();
+    finish(i, std::move(st));
   };
   mono_time heard = mono_now();
   while (true) {
@@ -89,17 +71,12 @@ status engine::impl::fetch_many(std::vector<fetch_item>& items) {
       }
     }
     if (by_id.empty()) {
-      commit_complete();
       if (active.empty() && next_item == items.size()) return {};
       continue;
     }
-    if (complete.size() >= k_commit_batch) commit_complete();
-    auto m = poll_reply(heard, complete.empty() ? 100ms : 0ms);
+    auto m = poll_reply(heard, 100ms);
     if (!m) return std::move(m).err();
-    if (!*m) {
-      commit_complete();  // nothing waiting: the moment to flush
-      continue;
-    }
+    if (!*m) continue;
     auto it = by_id.find(request_id_of(**m));
     if (it == by_id.end()) return make_error(errc::unexpected_message, "a reply nobody asked for");
     const auto [i, chunk] = it->second;

@@ -4,7 +4,6 @@
 #include "sync/file_builder.hpp"
 
 #include <ftsync/crypto/keys.hpp>
-#include <ftsync/session/held_batch.hpp>
 #include <ftsync/store/chunker.hpp>
 #include <ftsync/store/watcher.hpp>
 #include <ftsync/util/clock.hpp>
@@ -56,7 +55,6 @@ struct service::impl {
   mono_time last_scan{};
   bool scanned = false;
   std::map<session::session_id, session_state> sessions;
-  status handle(session::session_ref& s, wire::message&& m);
   bytes buf;
   // Who is uploading each target. A client killed mid-upload leaves its
   // session (and the partial file's lock) alive until the transport notices
@@ -68,10 +66,6 @@ struct service::impl {
     crypto::public_key peer;
   };
   std::map<rel_path, writer> writers;
-  std::map<session::session_id, session::session_ref*> open_sessions;
-  // Files whose chunks all arrived, waiting for the next group commit:
-  // answered after the flush they share.
-  session::held_batch<upload> verified;
 
   void take_over(const rel_path& target, session::session_ref& s) {
     auto it = writers.find(target);
@@ -192,7 +186,6 @@ struct service::impl {
       return reply_error(s, m.id, make_error(errc::permission_denied, "read-only peer: sync_put refused"));
     auto want = from_wire(m.record);
     if (!want) return reply_error(s, m.id, want.err());
-    commit_verified_of(want->path);
     if (f->ignore().ignored(want->path, want->kind == index::entry_kind::directory))
       return reply_error(s, m.id, make_error(errc::permission_denied, "'" + want->path.str() + "' is ignored here"));
     // A path through a symlink inside the served root (D3): nothing on disk
@@ -338,39 +331,12 @@ struct service::impl {
     if (u.failed) return reply_error(s, m.id, *u.failed);
     if (!u.builder->list_complete() || u.builder->missing() != 0)
       return reply_error(s, m.id, make_error(errc::malformed, "sync_put_commit before every chunk arrived"));
-    verified.hold(s.id(), m.id, std::move(u));
-    return {};
-  }
-
-  // Whatever touches a path must not overtake a verified put of it.
-  void commit_verified_of(const rel_path& path) {
-    for (const auto& v : verified.entries())
-      if (v.item.want.path == path) return commit_verified();
-  }
-
-  void commit_verified() {
-    if (verified.empty()) return;
-    auto batch = verified.take();
-    std::vector<file_builder::pending_commit> items;
-    for (auto& v : batch) items.push_back({&*v.item.builder, &v.item.expect});
-    // Any session's keep_alive services the whole host.
-    session::session_ref* any = open_sessions.empty() ? nullptr : open_sessions.begin()->second;
-    const auto results = file_builder::commit_all(items, any ? keep_alive_fn([any] { any->keep_alive(); }) : keep_alive_fn{});
-    for (std::size_t i = 0; i < batch.size(); ++i) {
-      const auto& v = batch[i];
-      auto ref = open_sessions.find(v.session);
-      if (ref == open_sessions.end()) continue;  // on_close commits first, so this does not happen
-      session::session_ref& s = *ref->second;
-      if (!results[i]) {
-        (void)reply_error(s, v.reply_to, results[i].err());
-        continue;
-      }
-      const auto& c = v.item.builder->counters();
-      log::info(who(s) + ": sync received " + escape_for_log(v.item.want.path.str()) + " (" +
-                std::to_string(v.item.want.size) + " bytes: " + std::to_string(c.received_bytes) + " sent, " +
-                std::to_string(c.reused_bytes) + " reused locally, " + std::to_string(c.resumed_bytes) + " resumed)");
-      (void)s.send(wire::ok{v.reply_to});
-    }
+    if (auto r = u.builder->commit(u.expect, [&s] { s.keep_alive(); }); !r) return reply_error(s, m.id, r.err());
+    const auto& c = u.builder->counters();
+    log::info(who(s) + ": sync received " + escape_for_log(u.want.path.str()) + " (" +
+              std::to_string(u.want.size) + " bytes: " + std::to_string(c.received_bytes) + " sent, " +
+              std::to_string(c.reused_bytes) + " reused locally, " + std::to_string(c.resumed_bytes) + " resumed)");
+    return s.send(wire::ok{m.id});
   }
 };
 
@@ -391,15 +357,9 @@ service::~service() = default;
 
 folder& service::served() noexcept { return *m_impl->f; }
 
-void service::on_open(session::session_ref& s) { m_impl->open_sessions[s.id()] = &s; }
-
-bool service::has_deferred_work() const { return !m_impl->verified.empty(); }
-void service::on_idle() { m_impl->commit_verified(); }
+void service::on_open(session::session_ref&) {}
 
 void service::on_close(session::session_ref& s, const error*) {
-  // Its verified files are complete: they are committed, not left as partials.
-  m_impl->commit_verified();
-  m_impl->open_sessions.erase(s.id());
   auto it = m_impl->sessions.find(s.id());
   if (it == m_impl->sessions.end()) return;
   for (const auto& [t, u] : it->second.uploads) m_impl->release(u.want.path, s.id());
@@ -407,20 +367,14 @@ void service::on_close(session::session_ref& s, const error*) {
 }
 
 status service::on_message(session::session_ref& s, wire::message&& m) {
-  auto st = m_impl->handle(s, std::move(m));
-  if (m_impl->verified.due()) m_impl->commit_verified();
-  return st;
-}
-
-status service::impl::handle(session::session_ref& s, wire::message&& m) {
-  auto& st = sessions[s.id()];
-  if (auto* x = std::get_if<wire::sync_index_request>(&m)) return on_index(s, *x);
-  if (auto* x = std::get_if<wire::sync_chunks_request>(&m)) return on_chunks(s, *x);
-  if (auto* x = std::get_if<wire::sync_data_request>(&m)) return on_data(s, *x);
-  if (auto* x = std::get_if<wire::sync_put>(&m)) return on_put(s, st, *x);
-  if (auto* x = std::get_if<wire::sync_put_chunks>(&m)) return on_put_chunks(s, st, *x);
-  if (auto* x = std::get_if<wire::sync_put_data>(&m)) return on_put_data(s, st, std::move(*x));
-  if (auto* x = std::get_if<wire::sync_put_commit>(&m)) return on_put_commit(s, st, *x);
+  auto& st = m_impl->sessions[s.id()];
+  if (auto* x = std::get_if<wire::sync_index_request>(&m)) return m_impl->on_index(s, *x);
+  if (auto* x = std::get_if<wire::sync_chunks_request>(&m)) return m_impl->on_chunks(s, *x);
+  if (auto* x = std::get_if<wire::sync_data_request>(&m)) return m_impl->on_data(s, *x);
+  if (auto* x = std::get_if<wire::sync_put>(&m)) return m_impl->on_put(s, st, *x);
+  if (auto* x = std::get_if<wire::sync_put_chunks>(&m)) return m_impl->on_put_chunks(s, st, *x);
+  if (auto* x = std::get_if<wire::sync_put_data>(&m)) return m_impl->on_put_data(s, st, std::move(*x));
+  if (auto* x = std::get_if<wire::sync_put_commit>(&m)) return m_impl->on_put_commit(s, st, *x);
   return make_error(errc::unexpected_message,
                     std::string("client sent a ") + wire::type_name(wire::type_of(m)) + " to the sync service");
 }

@@ -32,9 +32,6 @@ class service final : public session::request_handler {
   void on_open(session::session_ref& s) override;
   status on_message(session::session_ref& s, wire::message&& m) override;
   void on_close(session::session_ref& s, const error* why) override;
-  // Group commit of received files, as ops::file_server does for pushes.
-  bool has_deferred_work() const override;
-  void on_idle() override;
 
   folder& served() noexcept;
 
