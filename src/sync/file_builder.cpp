@@ -134,39 +134,13 @@ status file_builder::put(std::uint64_t index, byte_view data) {
 }
 
 status file_builder::commit(const std::optional<index::file_entry>& expect, const keep_alive_fn& keep_alive) {
-  const pending_commit one{this, &expect};
-  return commit_all({&one, 1}, keep_alive).front();
-}
-
-std::vector<status> file_builder::commit_all(std::span<const pending_commit> items, const keep_alive_fn& keep_alive) {
-  std::vector<status> results(items.size());
-  std::vector<store::commit_item> ready;
-  std::vector<std::size_t> ready_index;
-  for (std::size_t i = 0; i < items.size(); ++i) {
-    file_builder& b = *items[i].builder;
-    results[i] = b.prepare_commit(*items[i].expect);
-    if (!results[i]) continue;
-    ready.push_back({&b.m_partial, b.m_want.mtime_ns, b.m_want.mode});
-    ready_index.push_back(i);
-  }
-  const auto placed = store::commit_together(ready, keep_alive);
-  for (std::size_t k = 0; k < ready_index.size(); ++k) {
-    const std::size_t i = ready_index[k];
-    results[i] = placed[k] ? items[i].builder->record_commit() : placed[k];
-  }
-  return results;
-}
-
-status file_builder::prepare_commit(const std::optional<index::file_entry>& expect) {
   if (!list_complete() || m_missing != 0)
     return make_error(errc::internal, "commit of '" + m_target.str() + "' before every chunk arrived");
   if (index::file_hash_of(m_chunks, m_want.size) != m_want.hash)
     return make_error(errc::hash_mismatch, "'" + m_want.path.str() + "' does not match its file hash");
   FTSYNC_TRY(m_partial.truncate(m_want.size));
-  return check_unchanged(*m_folder, m_target, expect);
-}
-
-status file_builder::record_commit() {
+  FTSYNC_TRY(check_unchanged(*m_folder, m_target, expect));
+  FTSYNC_TRY(m_partial.commit(m_want.mtime_ns, m_want.mode, keep_alive));
   index::file_entry e = m_want;
   e.path = m_target;
   e.deleted = false;

@@ -10,7 +10,6 @@
 
 #include <map>
 #include <optional>
-#include <span>
 #include <vector>
 
 namespace ftsync::sync {
@@ -54,21 +53,11 @@ class file_builder {
   // tombstone: nothing there), renames into place and records the new entry
   // (want, with this disk's inode and ctime) in the index.
   status commit(const std::optional<index::file_entry>& expect, const keep_alive_fn& keep_alive = {});
-  // commit() for many files with one flush of the disk (group commit,
-  // store::commit_together). One status per item, in order.
-  struct pending_commit {
-    file_builder* builder = nullptr;
-    const std::optional<index::file_entry>* expect = nullptr;
-  };
-  static std::vector<status> commit_all(std::span<const pending_commit> items, const keep_alive_fn& keep_alive = {});
 
  private:
   file_builder(folder& f, rel_path target, index::file_entry want, store::partial_file p)
       : m_folder(&f), m_target(std::move(target)), m_want(std::move(want)), m_partial(std::move(p)) {}
   static status check_unchanged(folder& f, const rel_path& target, const std::optional<index::file_entry>& expect);
-  // commit_all's steps: verify and check the target; enter the new version in the index.
-  status prepare_commit(const std::optional<index::file_entry>& expect);
-  status record_commit();
   bool try_local(const index::chunk& c);
   folder* m_folder;
   rel_path m_target;
