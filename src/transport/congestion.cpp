@@ -45,7 +45,7 @@ void congestion_control::on_sample(const congestion_sample& s) {
       m_min_rtt_at = s.now;
     }
     if (m_round_rtt_ms == 0 || s.rtt_ms < m_round_rtt_ms) m_round_rtt_ms = s.rtt_ms;
-    m_round_rtt_samples += std::max<std::uint64_t>(s.rtt_samples, 1);
+    m_round_rtt_samples += s.rtt_samples;
   }
   if (!m_round_started) {
     m_round_started = true;

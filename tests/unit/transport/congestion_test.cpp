@@ -54,6 +54,7 @@ struct simulation {
       s.now = now;
       std::uniform_real_distribution<double> jitter(0, 2);
       s.rtt_ms = rtt + jitter(rng);
+      s.rtt_samples = 1;  // one message timed per millisecond
       s.delivered_bytes = static_cast<std::uint64_t>(delivered);
       s.sent_commands = static_cast<std::uint64_t>(sent_commands);
       s.lost_commands = static_cast<std::uint64_t>(lost_commands);
