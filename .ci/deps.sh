@@ -4,7 +4,7 @@
 set -euo pipefail
 packages=(
   build-essential cmake ninja-build pkg-config
-  libenet-dev libmsgpack-cxx-dev libsodium-dev libcli11-dev doctest-dev
+  libenet-dev libmsgpack-cxx-dev libsodium-dev libssl-dev libcli11-dev doctest-dev
   nlohmann-json3-dev libtomlplusplus-dev libsqlite3-dev
   bash-completion zsh fish
   clang libclang-rt-14-dev

@@ -1,11 +1,15 @@
 #include <ftsync/crypto/channel.hpp>
 #include <ftsync/util/assert.hpp>
 
+#include "crypto/chacha20_poly1305.hpp"
 #include "crypto/sodium.hpp"
 
 #include <limits>
 
 namespace ftsync::crypto {
+
+using detail::chacha_nonce;
+using detail::chacha_nonce_bytes;
 
 namespace {
 
@@ -19,7 +23,8 @@ constexpr char k_kdf_context[crypto_kdf_CONTEXTBYTES + 1] = "ftsyncch";
 // check exists so a nonce can never repeat even in theory.
 constexpr std::uint64_t k_counter_limit = std::numeric_limits<std::uint64_t>::max();
 
-using nonce = std::array<byte, crypto_aead_chacha20poly1305_ietf_NPUBBYTES>;
+using nonce = chacha_nonce;
+static_assert(chacha_nonce_bytes == crypto_aead_chacha20poly1305_ietf_NPUBBYTES);
 static_assert(sizeof(nonce) == 4 + 8);
 
 // 96-bit IETF nonce = le32(stream) || le64(counter). The subkey already
@@ -32,19 +37,23 @@ nonce make_nonce(std::uint32_t stream, std::uint64_t counter) noexcept {
   return n;
 }
 
-key32 derive_subkey(const key32& session_key, std::uint32_t stream) {
+std::unique_ptr<detail::chacha20_poly1305> make_aead(const key32& session_key, std::uint32_t stream, bool encrypt) {
   FTSYNC_ASSERT(detail::sodium_ready());
   key32 sub{};
   crypto_kdf_derive_from_key(sub.data(), sub.size(), stream, k_kdf_context, session_key.data());
-  return sub;
+  auto aead = std::make_unique<detail::chacha20_poly1305>(sub, encrypt);
+  detail::wipe(sub);
+  return aead;
 }
 
 }  // namespace
 
 sealer::sealer(const key32& session_key, std::uint32_t stream)
-    : m_key(derive_subkey(session_key, stream)), m_stream(stream) {}
+    : m_aead(make_aead(session_key, stream, true)), m_stream(stream) {}
 
-sealer::~sealer() { detail::wipe(m_key); }
+sealer::~sealer() = default;
+sealer::sealer(sealer&&) noexcept = default;
+sealer& sealer::operator=(sealer&&) noexcept = default;
 
 result<bytes> sealer::seal(byte_view plaintext) {
   bytes out;
@@ -59,17 +68,17 @@ status sealer::seal_into(byte_view plaintext, bytes& out) {
     return make_error(errc::too_large, "frame too large for ChaCha20-Poly1305");
   const nonce n = make_nonce(m_stream, m_counter);
   out.resize(plaintext.size() + aead_tag_bytes);
-  unsigned long long len = 0;
-  crypto_aead_chacha20poly1305_ietf_encrypt(out.data(), &len, plaintext.data(), plaintext.size(), nullptr, 0,
-                                            nullptr, n.data(), m_key.data());
+  m_aead->seal(n, plaintext, out.data());
   ++m_counter;
   return {};
 }
 
 opener::opener(const key32& session_key, std::uint32_t stream)
-    : m_key(derive_subkey(session_key, stream)), m_stream(stream) {}
+    : m_aead(make_aead(session_key, stream, false)), m_stream(stream) {}
 
-opener::~opener() { detail::wipe(m_key); }
+opener::~opener() = default;
+opener::opener(opener&&) noexcept = default;
+opener& opener::operator=(opener&&) noexcept = default;
 
 result<bytes> opener::open(byte_view sealed) {
   if (m_counter == k_counter_limit)
@@ -78,9 +87,7 @@ result<bytes> opener::open(byte_view sealed) {
     return make_error(errc::auth_failed, "sealed frame shorter than its authentication tag");
   const nonce n = make_nonce(m_stream, m_counter);
   bytes out(sealed.size() - aead_tag_bytes);
-  unsigned long long len = 0;
-  if (crypto_aead_chacha20poly1305_ietf_decrypt(out.data(), &len, nullptr, sealed.data(), sealed.size(),
-                                                nullptr, 0, n.data(), m_key.data()) != 0)
+  if (!m_aead->open(n, sealed, out.data()))
     return make_error(errc::auth_failed,
                       "frame failed authentication (tampered, replayed, reordered or "
                       "dropped frame, or wrong key)");
