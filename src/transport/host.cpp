@@ -9,6 +9,7 @@
 #include "transport/congestion.hpp"
 #include "transport/gate.hpp"
 #include "transport/pacer.hpp"
+#include "transport/send_batch.hpp"
 
 #include <enet/enet.h>
 #include <enet/time.h>
@@ -167,6 +168,7 @@ struct host::impl {
   std::uint64_t bytes_received = 0;
   std::uint64_t gate_dropped = 0;
   std::uint64_t gate_admitted = 0;
+  detail::send_batch_stats batched;
 
   // The intercept callback gets only the ENetHost*, which has no user-data
   // field in 1.3.17; the host being serviced on this thread is recorded here.
@@ -651,9 +653,13 @@ struct host::impl {
     return cfg;
   }
 
+  // Also batches what ENet sends meanwhile (transport/send_batch.hpp).
   struct servicing_guard {
     impl* prev;
-    explicit servicing_guard(impl* self) : prev(t_servicing) { t_servicing = self; }
+    detail::send_batch batch;
+    explicit servicing_guard(impl* self) : prev(t_servicing), batch(self->enet->socket, self->batched) {
+      t_servicing = self;
+    }
     ~servicing_guard() { t_servicing = prev; }
     servicing_guard(const servicing_guard&) = delete;
     servicing_guard& operator=(const servicing_guard&) = delete;
@@ -909,12 +915,18 @@ void host::keep_alive() {
     if (rc <= 0) break;
     if (auto e = im.translate(ev)) im.pending.push_back(std::move(*e));
   }
-  enet_host_flush(im.enet);
+  {
+    detail::send_batch batch(im.enet->socket, im.batched);
+    enet_host_flush(im.enet);
+  }
   im.harvest_counters();
 }
 
 void host::flush() {
-  enet_host_flush(m_impl->enet);
+  {
+    detail::send_batch batch(m_impl->enet->socket, m_impl->batched);
+    enet_host_flush(m_impl->enet);
+  }
   m_impl->harvest_counters();
 }
 
@@ -955,6 +967,9 @@ host_stats host::stats() const {
   s.gate_dropped = im.gate_dropped;
   s.gate_admitted = im.gate_admitted;
   s.fast_resends = im.fast_resends;
+  s.batched_datagrams = im.batched.datagrams;
+  s.batched_sends = im.batched.sends;
+  s.batch_send_failures = im.batched.failed;
   return s;
 }
 

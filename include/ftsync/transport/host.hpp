@@ -96,6 +96,11 @@ struct host_stats {
   std::uint64_t gate_dropped = 0;     // datagrams the gate swallowed (client hosts: from non-peers)
   std::uint64_t gate_admitted = 0;    // valid knocks
   std::uint64_t fast_resends = 0;     // datagrams resent early: later ones were acknowledged
+  // ENet's datagrams sent in batches: a run of equal-sized datagrams to one
+  // peer leaves in one sendmsg (UDP_SEGMENT). sends < datagrams shows it works.
+  std::uint64_t batched_datagrams = 0;
+  std::uint64_t batched_sends = 0;
+  std::uint64_t batch_send_failures = 0;  // refused by the kernel (lost; ENet resends)
 };
 
 class host {

@@ -109,6 +109,12 @@ TEST_CASE("200 messages of 400 KiB arrive intact with the send queue kept bounde
   CHECK(max_queued <= window);
   CHECK(max_queued >= size);
   CHECK(server.h->stats().bytes_received > std::uint64_t{n} * size);
+  // ENet's datagrams left in runs, one sendmsg per run (transport/send_batch.hpp):
+  // fails if libenet stopped calling the interposed enet_socket_send.
+  const auto cs = client.h->stats();
+  CHECK(cs.batched_datagrams > std::uint64_t{n} * size / 4096);
+  CHECK(cs.batched_sends * 4 < cs.batched_datagrams);
+  CHECK(cs.batch_send_failures * 100 <= cs.batched_datagrams);
 }
 
 TEST_CASE("keep_alive acknowledges without delivering; poll then delivers everything in order") {
