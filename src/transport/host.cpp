@@ -7,8 +7,10 @@
 #include "transport/address.hpp"
 #include "transport/checksum.hpp"
 #include "transport/congestion.hpp"
+#include "transport/enet_socket_hooks.hpp"
 #include "transport/gate.hpp"
 #include "transport/pacer.hpp"
+#include "transport/receive_batch.hpp"
 #include "transport/send_batch.hpp"
 
 #include <enet/enet.h>
@@ -970,6 +972,10 @@ host_stats host::stats() const {
   s.batched_datagrams = im.batched.datagrams;
   s.batched_sends = im.batched.sends;
   s.batch_send_failures = im.batched.failed;
+  const auto received = detail::receive_stats(im.enet->socket);
+  s.batched_receive_datagrams = received.datagrams;
+  s.batched_receive_reads = received.reads;
+  s.socket_hooks_active = detail::enet_socket_hooks_active();
   return s;
 }
 

@@ -8,8 +8,6 @@
 #include <netinet/udp.h>
 #include <sys/socket.h>
 
-#include <dlfcn.h>
-
 #include <array>
 #include <atomic>
 #include <cerrno>
@@ -26,30 +24,6 @@ namespace {
 // (UDP_MAX_SEGMENTS, 64 in every kernel that has UDP_SEGMENT).
 constexpr std::size_t k_max_batch_bytes = 65507;
 constexpr std::size_t k_max_segments = 64;
-
-using send_fn = int (*)(ENetSocket, const ENetAddress*, const ENetBuffer*, size_t);
-using wait_fn = int (*)(ENetSocket, enet_uint32*, enet_uint32);
-
-template <class F>
-F original(const char* name) {
-  // RTLD_NEXT: the definition after ours in lookup order, i.e. libenet's.
-  static_assert(sizeof(F) == sizeof(void*));
-  void* sym = dlsym(RTLD_NEXT, name);
-  FTSYNC_ASSERT(sym != nullptr);
-  F f;
-  std::memcpy(&f, &sym, sizeof f);
-  return f;
-}
-
-send_fn enet_send() {
-  static const send_fn f = original<send_fn>("enet_socket_send");
-  return f;
-}
-
-wait_fn enet_wait() {
-  static const wait_fn f = original<wait_fn>("enet_socket_wait");
-  return f;
-}
 
 // Set once a kernel or route refuses UDP_SEGMENT (EIO without checksum
 // offload, for instance): from then on a batch goes out datagram by datagram.
@@ -139,21 +113,14 @@ send_batch::~send_batch() {
   t_active = m_prev;
 }
 
-}  // namespace ftsync::transport::detail
-
-using ftsync::transport::detail::t_active;
-
-// ENet's socket functions, interposed (send_batch.hpp says why). Outside a
-// batch, or for another socket, they are ENet's own.
-extern "C" int enet_socket_send(ENetSocket socket, const ENetAddress* address, const ENetBuffer* buffers,
-                                size_t buffer_count) {
-  using namespace ftsync::transport::detail;
+int batched_send(int socket, const ENetAddress* address, const ENetBuffer* buffers, std::size_t buffer_count,
+                 enet_send_fn unbatched) {
   batch_state* b = t_active;
   std::size_t len = 0;
-  for (size_t i = 0; i < buffer_count; ++i) len += buffers[i].dataLength;
+  for (std::size_t i = 0; i < buffer_count; ++i) len += buffers[i].dataLength;
   if (b == nullptr || b->socket != socket || address == nullptr || len == 0 || len > k_max_batch_bytes) {
     if (b != nullptr && b->socket == socket) flush(*b);
-    return enet_send()(socket, address, buffers, buffer_count);
+    return unbatched(socket, address, buffers, buffer_count);
   }
   const sockaddr_in to = to_sockaddr(*address);
   if (b->count > 0 && (!same_peer(b->to, to) || len > b->segment || b->ended_short || b->count == k_max_segments ||
@@ -163,7 +130,7 @@ extern "C" int enet_socket_send(ENetSocket socket, const ENetAddress* address, c
     b->to = to;
     b->segment = len;
   }
-  for (size_t i = 0; i < buffer_count; ++i) {
+  for (std::size_t i = 0; i < buffer_count; ++i) {
     std::memcpy(t_buffer.data() + b->used, buffers[i].data, buffers[i].dataLength);
     b->used += buffers[i].dataLength;
   }
@@ -172,8 +139,8 @@ extern "C" int enet_socket_send(ENetSocket socket, const ENetAddress* address, c
   return static_cast<int>(len);
 }
 
-extern "C" int enet_socket_wait(ENetSocket socket, enet_uint32* condition, enet_uint32 timeout) {
-  using namespace ftsync::transport::detail;
+void flush_send_batch(int socket) {
   if (batch_state* b = t_active; b != nullptr && b->socket == socket) flush(*b);
-  return enet_wait()(socket, condition, timeout);
 }
+
+}  // namespace ftsync::transport::detail

@@ -1,21 +1,17 @@
 #pragma once
 // Private to transport/: batches the datagrams ENet sends during one call
 // into it, and sends runs of equal-sized datagrams to the same peer with one
-// sendmsg each (UDP generic segmentation offload, UDP_SEGMENT).
-//
-// ENet 1.3.17 sends every datagram with its own sendmsg and has no hook for
-// the socket layer, but it calls its own socket functions through the PLT,
-// so this module defines enet_socket_send and enet_socket_wait (exported
-// from the executable, see CMakeLists.txt) and hands every call outside a
-// batch to ENet's originals. Inside a batch, sends are copied into a 64 KiB
-// buffer and leave when the run ends, the buffer is full, ENet is about to
-// wait on the socket, or the batch closes: always before ENet can wait for
-// an answer to them.
+// sendmsg each (UDP generic segmentation offload, UDP_SEGMENT). Reached
+// through ENet's own enet_socket_send (transport/enet_socket_hooks.cpp).
+// Inside a batch, sends are copied into a 64 KiB buffer and leave when the
+// run ends, the buffer is full, ENet is about to wait on the socket, or the
+// batch closes: always before ENet can wait for an answer to them.
 //
 // Why: on loopback one sendmsg per 4 KiB datagram cost a sender 1.17 s of
 // CPU per GiB, one per 15-datagram GSO run 0.23 s (1,472-byte datagrams,
 // as at 20 ms in the benchmark: 3.13 s against 0.45 s). A send the kernel
 // refuses is a lost datagram to ENet, which resends it as it would any loss.
+#include <enet/enet.h>
 #include <netinet/in.h>
 
 #include <cstddef>
@@ -39,6 +35,17 @@ struct batch_state {
   std::size_t used = 0;
   bool ended_short = false;  // a shorter datagram must be the run's last
 };
+
+using enet_send_fn = int (*)(ENetSocket, const ENetAddress*, const ENetBuffer*, std::size_t);
+
+// enet_socket_send's body: buffers the datagram when a batch on `socket` is
+// open on this thread, otherwise (and for what cannot be batched) calls
+// `unbatched`. Returns what ENet expects: the length, or <= 0 from unbatched.
+int batched_send(int socket, const ENetAddress* address, const ENetBuffer* buffers, std::size_t buffer_count,
+                 enet_send_fn unbatched);
+
+// Sends what this thread's batch on `socket` holds (ENet is about to wait).
+void flush_send_batch(int socket);
 
 // Batches ENet's sends on `socket` for this thread until destroyed. Nests:
 // an inner batch on the same thread flushes into the outer one's counters.

@@ -101,6 +101,11 @@ struct host_stats {
   std::uint64_t batched_datagrams = 0;
   std::uint64_t batched_sends = 0;
   std::uint64_t batch_send_failures = 0;  // refused by the kernel (lost; ENet resends)
+  // Datagrams ENet read from runs the kernel coalesced (UDP_GRO), and the
+  // reads that fetched them; reads < datagrams shows coalescing works.
+  std::uint64_t batched_receive_datagrams = 0;
+  std::uint64_t batched_receive_reads = 0;
+  bool socket_hooks_active = false;  // libenet calls ftsync's enet_socket_* (batching possible at all)
 };
 
 class host {

@@ -112,9 +112,14 @@ TEST_CASE("200 messages of 400 KiB arrive intact with the send queue kept bounde
   // ENet's datagrams left in runs, one sendmsg per run (transport/send_batch.hpp):
   // fails if libenet stopped calling the interposed enet_socket_send.
   const auto cs = client.h->stats();
+  CHECK(cs.socket_hooks_active);
   CHECK(cs.batched_datagrams > std::uint64_t{n} * size / 4096);
   CHECK(cs.batched_sends * 4 < cs.batched_datagrams);
   CHECK(cs.batch_send_failures * 100 <= cs.batched_datagrams);
+  // ...and arrived as coalesced runs, split again for ENet (receive_batch.hpp).
+  const auto ss = server.h->stats();
+  CHECK(ss.batched_receive_datagrams > std::uint64_t{n} * size / 4096);
+  CHECK(ss.batched_receive_reads * 4 < ss.batched_receive_datagrams);
 }
 
 TEST_CASE("keep_alive acknowledges without delivering; poll then delivers everything in order") {
