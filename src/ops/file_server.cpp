@@ -76,6 +76,7 @@ struct file_server::impl {
   };
   std::map<rel_path, writer> writers;
   bytes buffer;
+  wire::message block_reply = wire::get_block_reply{};
   std::map<session::session_id, session::session_ref*> open_sessions;
   // Uploads whose data and whole-file hash checked out, waiting for the
   // next group commit.
@@ -359,14 +360,18 @@ struct file_server::impl {
     auto& dl = it->second;
     const auto len = block_length(dl.file.info().size, m.index);
     if (len == 0) return reply_error(s, m.id, make_error(errc::invalid_argument, "block beyond the end of the file"));
-    wire::get_block_reply reply{m.id, m.index, bytes(len), {}};
+    // Reused for every block (see push.cpp's block_message).
+    auto& reply = std::get<wire::get_block_reply>(block_reply);
+    reply.id = m.id;
+    reply.index = m.index;
+    reply.data.resize(len);
     auto got = dl.file.read_at(m.index * limits::block_size, reply.data);
     if (!got) return reply_error(s, m.id, got.err());
     if (*got != len) return reply_error(s, m.id, make_error(errc::io, "file shrank while being read"));
     reply.hash = crypto::hash_block(reply.data);
     dl.bytes_sent += len;
     st.bytes_out += len;
-    return s.send(reply);
+    return s.send(block_reply);
   }
 
   status on(session::session_ref& s, session_state& st, wire::get_close&& m) {
