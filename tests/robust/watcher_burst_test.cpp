@@ -11,8 +11,10 @@
 
 #include <signal.h>
 
+#include <algorithm>
 #include <chrono>
 #include <string>
+#include <vector>
 
 using namespace robust;
 
@@ -29,6 +31,22 @@ std::size_t count_files(const fs::path& dir) {
   for (fs::recursive_directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec))
     if (it->is_regular_file(ec) && it->path().filename().string().rfind(".ftsync", 0) != 0) ++n;
   return n;
+}
+
+// Directories beneath `dir` (relative paths, sorted), ftsync's own skipped.
+std::vector<std::string> directories(const fs::path& dir) {
+  std::vector<std::string> out;
+  std::error_code ec;
+  for (fs::recursive_directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
+    if (!it->is_directory(ec) || it->is_symlink(ec)) continue;
+    if (it->path().filename().string().rfind(".ftsync", 0) == 0) {
+      it.disable_recursion_pending();
+      continue;
+    }
+    out.push_back(fs::relative(it->path(), dir).string());
+  }
+  std::sort(out.begin(), out.end());
+  return out;
 }
 
 // Creates k_burst_files small files in 42 new directories as fast as the
@@ -56,8 +74,15 @@ TEST_CASE("a burst of changes past the watcher's limit, on either side of a back
   fs::create_directories(local / "old-local");
   for (int i = 0; i < 60; ++i) write_text(local / "old-local" / ("o" + std::to_string(i)), "old " + std::to_string(i));
   background bg(p.cli, "watch", {"--json", "sync", local.string(), "srv:/dst"});
+  // Converged means the whole state: equal files, the same directories (a
+  // moved directory's old name gone on both sides) and no partial file left.
+  // Files alone are equal a moment before the round removes the emptied
+  // directories and its last partials: a fresh-clone check on a loaded
+  // machine caught that moment (2026-12-08).
   auto same = [&] {
-    return count_files(local) == count_files(remote) && final_files(local) == final_files(remote);
+    return count_files(local) == count_files(remote) && directories(local) == directories(remote) &&
+           find_partials(local).empty() && find_partials(remote).empty() &&
+           final_files(local) == final_files(remote);
   };
   REQUIRE_MESSAGE(wait_until(same, 60s, 200ms), ("the first sync did not converge\n" + bg.text()));
   REQUIRE(count_files(remote) == 60);
