@@ -94,6 +94,8 @@ status init() {
 
 void random_bytes(std::span<byte> out) noexcept {
   FTSYNC_ASSERT(detail::sodium_ready());
+  // An empty span may have a null data(), which randombytes_buf must not get.
+  if (out.empty()) return;
   randombytes_buf(out.data(), out.size());
 }
 
