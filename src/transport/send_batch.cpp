@@ -1,13 +1,12 @@
 #include "transport/send_batch.hpp"
 
-#include <ftsync/util/assert.hpp>
-
 #include <enet/enet.h>
 
 #include <netinet/in.h>
 #include <netinet/udp.h>
 #include <sys/socket.h>
 
+#include <algorithm>
 #include <array>
 #include <atomic>
 #include <cerrno>
