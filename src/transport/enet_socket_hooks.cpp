@@ -66,6 +66,7 @@ extern "C" void enet_socket_destroy(ENetSocket socket) {
 }
 
 bool ftsync::transport::detail::enet_socket_hooks_active() noexcept {
-  void* global = dlsym(RTLD_DEFAULT, "enet_socket_send");
-  return global == reinterpret_cast<void*>(&enet_socket_send);
+  // Symbol binding does not change while the process runs: look once.
+  static const bool active = dlsym(RTLD_DEFAULT, "enet_socket_send") == reinterpret_cast<void*>(&enet_socket_send);
+  return active;
 }

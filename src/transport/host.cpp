@@ -655,6 +655,15 @@ struct host::impl {
     return cfg;
   }
 
+  // Hands ENet's queued datagrams to the kernel in runs (transport/send_batch.hpp).
+  void flush_batched() {
+    {
+      detail::send_batch batch(enet->socket, batched);
+      enet_host_flush(enet);
+    }
+    harvest_counters();
+  }
+
   // Also batches what ENet sends meanwhile (transport/send_batch.hpp).
   struct servicing_guard {
     impl* prev;
@@ -917,20 +926,10 @@ void host::keep_alive() {
     if (rc <= 0) break;
     if (auto e = im.translate(ev)) im.pending.push_back(std::move(*e));
   }
-  {
-    detail::send_batch batch(im.enet->socket, im.batched);
-    enet_host_flush(im.enet);
-  }
-  im.harvest_counters();
+  im.flush_batched();
 }
 
-void host::flush() {
-  {
-    detail::send_batch batch(m_impl->enet->socket, m_impl->batched);
-    enet_host_flush(m_impl->enet);
-  }
-  m_impl->harvest_counters();
-}
+void host::flush() { m_impl->flush_batched(); }
 
 void host::disconnect(conn_id conn, bool now, std::uint32_t reason) {
   impl& im = *m_impl;

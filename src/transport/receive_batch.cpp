@@ -21,9 +21,10 @@ namespace {
 
 // What one socket has read but ENet has not yet taken. Only the thread
 // that services the socket touches its entry; the map itself is shared.
+enum class gro { untried, on, refused };
+
 struct socket_runs {
-  bool gro = false;
-  bool gro_refused = false;
+  gro coalescing = gro::untried;
   sockaddr_in from{};
   std::size_t len = 0;
   std::size_t off = 0;
@@ -74,12 +75,11 @@ int read_run(int socket, socket_runs& r) {
 int batched_receive(int socket, ENetAddress* address, ENetBuffer* buffers, std::size_t buffer_count,
                     enet_receive_fn plain) {
   socket_runs& r = runs_for(socket);
-  if (!r.gro && !r.gro_refused) {
+  if (r.coalescing == gro::untried) {
     const int one = 1;
-    if (setsockopt(socket, SOL_UDP, UDP_GRO, &one, sizeof one) == 0) r.gro = true;
-    else r.gro_refused = true;
+    r.coalescing = setsockopt(socket, SOL_UDP, UDP_GRO, &one, sizeof one) == 0 ? gro::on : gro::refused;
   }
-  if (!r.gro) return plain(socket, address, buffers, buffer_count);
+  if (r.coalescing != gro::on) return plain(socket, address, buffers, buffer_count);
   for (;;) {
     if (r.off < r.len) {
       const std::size_t at = r.off;

@@ -1,5 +1,7 @@
 #include "transport/send_batch.hpp"
 
+#include "transport/address.hpp"
+
 #include <enet/enet.h>
 
 #include <netinet/in.h>
@@ -39,16 +41,12 @@ sockaddr_in to_sockaddr(const ENetAddress& a) {
   return sin;
 }
 
-bool same_peer(const sockaddr_in& a, const sockaddr_in& b) {
-  return a.sin_port == b.sin_port && a.sin_addr.s_addr == b.sin_addr.s_addr;
-}
-
 // One sendmsg; with `segment` > 0 the kernel cuts the payload into datagrams
 // of that size (the last may be shorter).
-bool send_one(int socket, const sockaddr_in& to, const unsigned char* data, std::size_t len, std::size_t segment) {
+bool send_one(int socket, const ENetAddress& to, const unsigned char* data, std::size_t len, std::size_t segment) {
   iovec iov{const_cast<unsigned char*>(data), len};
   msghdr msg{};
-  sockaddr_in name = to;
+  sockaddr_in name = to_sockaddr(to);
   msg.msg_name = &name;
   msg.msg_namelen = sizeof name;
   msg.msg_iov = &iov;
@@ -93,7 +91,6 @@ void flush(batch_state& b) {
   b.count = 0;
   b.used = 0;
   b.segment = 0;
-  b.ended_short = false;
 }
 
 }  // namespace
@@ -121,12 +118,12 @@ int batched_send(int socket, const ENetAddress* address, const ENetBuffer* buffe
     if (b != nullptr && b->socket == socket) flush(*b);
     return unbatched(socket, address, buffers, buffer_count);
   }
-  const sockaddr_in to = to_sockaddr(*address);
-  if (b->count > 0 && (!same_peer(b->to, to) || len > b->segment || b->ended_short || b->count == k_max_segments ||
-                       b->used + len > k_max_batch_bytes))
+  const bool run_ended = b->used != b->count * b->segment;
+  if (b->count > 0 && (address_key(b->to) != address_key(*address) || len > b->segment || run_ended ||
+                       b->count == k_max_segments || b->used + len > k_max_batch_bytes))
     flush(*b);
   if (b->count == 0) {
-    b->to = to;
+    b->to = *address;
     b->segment = len;
   }
   for (std::size_t i = 0; i < buffer_count; ++i) {
@@ -134,7 +131,6 @@ int batched_send(int socket, const ENetAddress* address, const ENetBuffer* buffe
     b->used += buffers[i].dataLength;
   }
   b->count++;
-  if (len < b->segment) b->ended_short = true;
   return static_cast<int>(len);
 }
 

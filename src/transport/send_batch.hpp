@@ -12,7 +12,6 @@
 // as at 20 ms in the benchmark: 3.13 s against 0.45 s). A send the kernel
 // refuses is a lost datagram to ENet, which resends it as it would any loss.
 #include <enet/enet.h>
-#include <netinet/in.h>
 
 #include <cstddef>
 #include <cstdint>
@@ -29,11 +28,10 @@ struct send_batch_stats {
 struct batch_state {
   int socket = -1;
   send_batch_stats* stats = nullptr;
-  sockaddr_in to{};
+  ENetAddress to{};
   std::size_t segment = 0;  // size of every datagram in the run but the last
   std::size_t count = 0;
-  std::size_t used = 0;
-  bool ended_short = false;  // a shorter datagram must be the run's last
+  std::size_t used = 0;     // < count * segment: a shorter datagram ended the run
 };
 
 using enet_send_fn = int (*)(ENetSocket, const ENetAddress*, const ENetBuffer*, std::size_t);
@@ -48,7 +46,8 @@ int batched_send(int socket, const ENetAddress* address, const ENetBuffer* buffe
 void flush_send_batch(int socket);
 
 // Batches ENet's sends on `socket` for this thread until destroyed. Nests:
-// an inner batch on the same thread flushes into the outer one's counters.
+// opening an inner batch first sends what the outer one holds, so nothing
+// overtakes a datagram ENet sent earlier.
 class send_batch {
  public:
   send_batch(int socket, send_batch_stats& stats);
