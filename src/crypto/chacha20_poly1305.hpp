@@ -4,7 +4,8 @@
 // bytes are libsodium's crypto_aead_chacha20poly1305_ietf (a unit test
 // compares the two); libcrypto's implementation uses AVX-512 where the CPU
 // has it and seals 128 KiB frames about 3x faster than libsodium's on the
-// benchmark machine (2,565 against 871 MB/s, one core).
+// benchmark machine (3,656-3,693 against 1,264-1,303 MB/s, one core,
+// tests/bench/micro/aead_speed.cpp).
 #include <ftsync/crypto/keys.hpp>
 
 #include <array>

@@ -7,9 +7,10 @@
 // run ends, the buffer is full, ENet is about to wait on the socket, or the
 // batch closes: always before ENet can wait for an answer to them.
 //
-// Why: on loopback one sendmsg per 4 KiB datagram cost a sender 1.17 s of
-// CPU per GiB, one per 15-datagram GSO run 0.23 s (1,472-byte datagrams,
-// as at 20 ms in the benchmark: 3.13 s against 0.45 s). A send the kernel
+// Why (tests/bench/micro/udp_runs_speed.c, 1 GiB over loopback, medians of
+// 5): one sendmsg per 4,096-byte datagram cost the sender 1.32 s of CPU,
+// one per 15-datagram run 0.61 s; in 1,472-byte datagrams, as at 20 ms in
+// the benchmark, 2.58 s against 0.67 s. A send the kernel
 // refuses is a lost datagram to ENet, which resends it as it would any loss.
 #include <enet/enet.h>
 
