@@ -1,15 +1,17 @@
 #include "crypto/chacha20_poly1305.hpp"
 
+#include <ftsync/crypto/channel.hpp>
 #include <ftsync/util/assert.hpp>
 
 #include <openssl/evp.h>
 
+#include <algorithm>
 #include <climits>
 
 namespace ftsync::crypto::detail {
 
 namespace {
-constexpr int k_tag_bytes = 16;
+constexpr int k_tag_bytes = static_cast<int>(aead_tag_bytes);
 }  // namespace
 
 struct chacha20_poly1305::context {
@@ -48,7 +50,7 @@ bool chacha20_poly1305::open(const chacha_nonce& n, byte_view sealed, byte* out)
   if (EVP_DecryptInit_ex(c, nullptr, nullptr, nullptr, n.data()) != 1) return false;
   // The tag is copied in: SET_TAG takes a non-const pointer.
   byte tag[k_tag_bytes];
-  for (int i = 0; i < k_tag_bytes; ++i) tag[i] = sealed[static_cast<std::size_t>(body + i)];
+  std::copy_n(sealed.data() + body, k_tag_bytes, tag);
   if (EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_AEAD_SET_TAG, k_tag_bytes, tag) != 1) return false;
   if (EVP_DecryptUpdate(c, out, &len, sealed.data(), body) != 1) return false;
   int tail = 0;
